@@ -1,0 +1,169 @@
+/**
+ * Every error rxpeer raises or reports, in one module. Each has a stable
+ * `code` to switch on, an optional `cause`, and `context` with the facts
+ * that explain it (peer id, host name, timeout …).
+ */
+
+export type RxpeerErrorCode =
+  | 'HOST_NAME_ALREADY_EXISTS'
+  | 'SERVER_REJECTED'
+  | 'SIGNALING_CONNECT'
+  | 'SIGNALING_DISCONNECTED'
+  | 'ACK_TIMEOUT'
+  | 'START_TIMEOUT'
+  | 'HOST_LEFT'
+  | 'HOOK_FAILED'
+  | 'NEGOTIATION_FAILED'
+  | 'INVALID_MESSAGE'
+  | 'INVALID_STATE'
+  | 'INVALID_ARGUMENT'
+  | 'STOPPED'
+  | 'DISPOSED'
+  | 'BRIDGE';
+
+export type ErrorContext = Readonly<Record<string, unknown>>;
+
+export class RxpeerError extends Error {
+  readonly code: RxpeerErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: RxpeerErrorCode, message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.context = options.context ?? {};
+  }
+}
+
+/** `create host` answered 409: another socket already hosts that name. */
+export class HostNameAlreadyExistsError extends RxpeerError {
+  constructor(readonly hostName: string, serverMessage: string) {
+    super('HOST_NAME_ALREADY_EXISTS', `Host name "${hostName}" already exists: ${serverMessage}`, {
+      context: { hostName, serverMessage },
+    });
+  }
+}
+
+/** The server answered a request with a status other than 200 (and other than 409 for `create host`). */
+export class ServerRejectedError extends RxpeerError {
+  constructor(readonly request: string, readonly status: number, serverMessage: string) {
+    super('SERVER_REJECTED', `The signaling server rejected "${request}" with status ${status}: ${serverMessage}`, {
+      context: { request, status, serverMessage },
+    });
+  }
+}
+
+/** The signaling connection could not be made. */
+export class SignalingConnectError extends RxpeerError {
+  constructor(readonly url: string, readonly reason: string, cause?: unknown) {
+    super('SIGNALING_CONNECT', `Could not connect to the signaling server at ${url}: ${reason}`, {
+      cause,
+      context: { url, reason },
+    });
+  }
+}
+
+/** The signaling connection dropped while a request was waiting for it. */
+export class SignalingDisconnectedError extends RxpeerError {
+  constructor(readonly reason: string) {
+    super('SIGNALING_DISCONNECTED', `The signaling connection dropped: ${reason}`, { context: { reason } });
+  }
+}
+
+/** The server did not acknowledge a request in time. */
+export class AckTimeoutError extends RxpeerError {
+  constructor(readonly request: string, readonly timeoutMs: number) {
+    super('ACK_TIMEOUT', `The signaling server did not answer "${request}" within ${timeoutMs} ms`, {
+      context: { request, timeoutMs },
+    });
+  }
+}
+
+/** The client did not reach `started` within the P2P start timeout. */
+export class StartTimeoutError extends RxpeerError {
+  constructor(readonly hostId: string, readonly timeoutMs: number) {
+    super('START_TIMEOUT', `Joining host ${hostId} did not complete within ${timeoutMs} ms`, {
+      context: { hostId, timeoutMs },
+    });
+  }
+}
+
+/** The host left the signaling server while this client was joining it. */
+export class HostLeftError extends RxpeerError {
+  constructor(readonly hostId: string) {
+    super('HOST_LEFT', `Host ${hostId} left before the join completed`, { context: { hostId } });
+  }
+}
+
+/** An app hook threw or rejected; the flow went on without it. */
+export class HookError extends RxpeerError {
+  constructor(readonly hook: 'pcCreate' | 'pcClose', readonly peerId: string, cause: unknown) {
+    super('HOOK_FAILED', `A ${hook} hook failed for peer ${peerId}: ${describe(cause)}`, {
+      cause,
+      context: { hook, peerId },
+    });
+  }
+}
+
+/** A negotiation step (offer, answer, candidate …) failed for one peer; the others go on. */
+export class NegotiationError extends RxpeerError {
+  constructor(readonly peerId: string, readonly step: string, cause: unknown) {
+    super('NEGOTIATION_FAILED', `Negotiation with peer ${peerId} failed at "${step}": ${describe(cause)}`, {
+      cause,
+      context: { peerId, step },
+    });
+  }
+}
+
+/** A message from the wire broke the protocol; it was dropped. */
+export class InvalidMessageError extends RxpeerError {
+  constructor(readonly reason: string, readonly payload?: unknown) {
+    super('INVALID_MESSAGE', `Dropped an invalid signaling message: ${reason}`, { context: { reason } });
+  }
+}
+
+/** A call that the client's current state does not allow (start while running …). */
+export class InvalidStateError extends RxpeerError {
+  constructor(message: string, context?: ErrorContext) {
+    super('INVALID_STATE', message, context === undefined ? {} : { context });
+  }
+}
+
+/** An argument that can never be right (an empty host name, a negative timeout …). */
+export class InvalidArgumentError extends RxpeerError {
+  constructor(readonly argument: string, message: string) {
+    super('INVALID_ARGUMENT', `Invalid ${argument}: ${message}`, { context: { argument } });
+  }
+}
+
+/** The client was stopped while this operation was pending. */
+export class ClientStoppedError extends RxpeerError {
+  constructor(readonly operation: string) {
+    super('STOPPED', `"${operation}" was cancelled because the client stopped`, { context: { operation } });
+  }
+}
+
+/** The client was disposed and can no longer be used. */
+export class ClientDisposedError extends RxpeerError {
+  constructor(readonly operation: string) {
+    super('DISPOSED', `Cannot call "${operation}": the client has been disposed`, { context: { operation } });
+  }
+}
+
+/** A Unity WebGL bridge contract was broken (unknown name, missing constructor call …). */
+export class BridgeError extends RxpeerError {
+  constructor(message: string, context?: ErrorContext) {
+    super('BRIDGE', message, context === undefined ? {} : { context });
+  }
+}
+
+/** A short human description of anything thrown. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
