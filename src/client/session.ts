@@ -1,0 +1,469 @@
+/**
+ * One start of a PeerClient (as host or as client): the mesh logic of
+ * PROTOCOL §4–5, composed from the signaling and peer streams. Per-peer work
+ * is serialized (`groupBy(peer)` + `concatMap`), and one failing peer never
+ * breaks the others (`catchError` inside the per-peer stream).
+ */
+import {
+  EMPTY,
+  Observable,
+  Subject,
+  Subscription,
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  filter,
+  finalize,
+  firstValueFrom,
+  from,
+  groupBy,
+  ignoreElements,
+  map,
+  merge,
+  mergeMap,
+  of,
+  race,
+  switchMap,
+  take,
+  tap,
+  throwError,
+  type SchedulerLike,
+} from 'rxjs';
+import {
+  HookError,
+  HostLeftError,
+  InvalidMessageError,
+  NegotiationError,
+  RxpeerError,
+} from '../errors.js';
+import type { Logger } from '../logger.js';
+import { gatheringComplete } from '../operators/gatheringComplete.js';
+import { iceConnected } from '../operators/iceConnected.js';
+import { runHooks } from '../operators/runHooks.js';
+import { startTimeout } from '../operators/startTimeout.js';
+import { startedCondition } from '../operators/startedCondition.js';
+import type { OutgoingMessage, SignalMessage } from '../protocol/wire.js';
+import {
+  connectionState$,
+  createAndSetAnswer$,
+  createAndSetOffer$,
+  iceConnectionState$,
+  iceGatheringState$,
+  localSdp,
+  setRemoteDescription$,
+  type PeerConnection,
+} from '../streams/peer.js';
+import { messages$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
+import type { ClientEvent, PcCloseHook, PcCreateHook, PeerState } from './types.js';
+
+export type SessionRole = { role: 'host'; name: string } | { role: 'client'; hostId: string };
+
+/** @internal What a session needs; the PeerClient passes it in. */
+export interface SessionContext {
+  readonly socket: SignalingSocket;
+  readonly role: SessionRole;
+  readonly createPeerConnection: (config: RTCConfiguration) => RTCPeerConnection;
+  readonly pcConfig: RTCConfiguration;
+  readonly vanillaIceTimeout: number;
+  readonly p2pTimeout: number;
+  readonly scheduler: SchedulerLike;
+  readonly logger: Logger;
+  readonly createHooks: readonly PcCreateHook[];
+  readonly closeHooks: readonly PcCloseHook[];
+  readonly events$: Subject<ClientEvent>;
+  readonly peers$: Subject<ReadonlyMap<string, PeerState>>;
+  /** Called once when a client's start fails (timeout, host left): the PeerClient stops. */
+  readonly onStartFailed: (error: RxpeerError) => void;
+}
+
+interface PeerEntry {
+  readonly id: string;
+  readonly pc: RTCPeerConnection;
+  readonly isOffer: boolean;
+  readonly watch: Subscription;
+  state: PeerState;
+}
+
+/** A unit of per-peer work. */
+type PeerCommand =
+  | { kind: 'wire'; peer: string; message: SignalMessage }
+  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection };
+
+/** Commands that may create a peer connection; every other one needs an existing peer. */
+const creates = (command: PeerCommand): boolean =>
+  command.kind === 'wire' &&
+  (command.message.type === 'join' || command.message.type === 'call me' || command.message.type === 'offer');
+
+/** @internal */
+export class Session {
+  private readonly registry = new Map<string, PeerEntry>();
+  private readonly internal$ = new Subject<PeerCommand>();
+  private readonly peerGone$ = new Subject<string>();
+  private readonly subscription = new Subscription();
+  private readonly log: Logger;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly ctx: SessionContext) {
+    this.log = ctx.logger.child(ctx.role.role);
+  }
+
+  /** Subscribes the session's streams. Call once, right after the socket connected. */
+  start(): void {
+    this.subscription.add(this.peerWork$().subscribe());
+    if (this.ctx.role.role === 'client') {
+      this.subscription.add(this.clientStart$(this.ctx.role.hostId).subscribe());
+    }
+  }
+
+  /** The id of this end (its socket id). */
+  private get selfId(): string {
+    return this.ctx.socket.id ?? '';
+  }
+
+  private send(message: OutgoingMessage): void {
+    this.log.debug('send', { type: message.type, to: message.to });
+    this.ctx.socket.emit('message', message);
+  }
+
+  private report(error: RxpeerError): void {
+    this.log.debug(error.message, { code: error.code });
+    this.ctx.events$.next({ type: 'error', error });
+  }
+
+  private publishPeers(): void {
+    this.ctx.peers$.next(new Map([...this.registry].map(([id, entry]) => [id, entry.state])));
+  }
+
+  // -------------------------------------------------------------------------
+  // Input: wire messages and leave notices become per-peer commands.
+
+  private commands$(): Observable<PeerCommand> {
+    const { socket } = this.ctx;
+    const wire$ = messages$(socket).pipe(
+      mergeMap((result): Observable<PeerCommand> => {
+        switch (result.kind) {
+          case 'invalid':
+            this.report(new InvalidMessageError(result.reason));
+            return EMPTY;
+          case 'unknown':
+            this.log.debug('ignored a message of unknown type', { type: result.type, from: result.from });
+            return EMPTY;
+          case 'message':
+            return this.accept(result.message) ? of(this.route(result.message)) : EMPTY;
+          default: {
+            const unreachable: never = result;
+            return unreachable;
+          }
+        }
+      }),
+    );
+    const left$ = userDisconnected$(socket).pipe(
+      mergeMap((idOrError): Observable<PeerCommand> => {
+        if (idOrError instanceof RxpeerError) {
+          this.report(idOrError);
+          return EMPTY;
+        }
+        return of({ kind: 'leave', peer: idOrError, reason: 'user disconnected' });
+      }),
+    );
+    return merge(wire$, left$, this.internal$);
+  }
+
+  /** Which messages this end takes at all (PROTOCOL §4, CHECKLIST 27). */
+  private accept(message: SignalMessage): boolean {
+    const { role } = this.ctx;
+    const ok = ((): boolean => {
+      switch (message.type) {
+        case 'join':
+          return role.role === 'host';
+        case 'call me':
+          return role.role === 'client' && message.from === role.hostId && message.me !== this.selfId;
+        case 'offer':
+          return role.role === 'client';
+        case 'answer':
+        case 'bye':
+        case 'candidate':
+          return true;
+        case 'done':
+          // Only a `done` from the host means anything (it feeds `started`), and it is read there.
+          return false;
+        default: {
+          const unreachable: never = message;
+          return unreachable;
+        }
+      }
+    })();
+    if (!ok && message.type !== 'done') {
+      this.log.debug('ignored a message this end does not take', { type: message.type, from: message.from });
+    }
+    return ok;
+  }
+
+  private route(message: SignalMessage): PeerCommand {
+    return { kind: 'wire', peer: message.type === 'call me' ? message.me : message.from, message };
+  }
+
+  /** Per-peer serialized work: one queue per peer id, ending when that peer is gone. */
+  private peerWork$(): Observable<never> {
+    return this.commands$().pipe(
+      filter((command) => {
+        if (creates(command) || this.registry.has(command.peer)) return true;
+        this.log.debug('ignored a command for an unknown peer', { peer: command.peer, kind: command.kind });
+        return false;
+      }),
+      groupBy((command) => command.peer, {
+        duration: (group) => this.peerGone$.pipe(filter((id) => id === group.key)),
+      }),
+      mergeMap((group) =>
+        group.pipe(
+          concatMap((command) =>
+            this.handle(command).pipe(
+              ignoreElements(),
+              finalize(() => {
+                if (!this.registry.has(command.peer)) this.peerGone$.next(command.peer);
+              }),
+            ),
+          ),
+        ),
+      ),
+      ignoreElements(),
+    );
+  }
+
+  private handle(command: PeerCommand): Observable<unknown> {
+    const { peer } = command;
+    const entry = this.registry.get(peer);
+    if (command.kind === 'leave') {
+      if (command.pc !== undefined && entry?.pc !== command.pc) return EMPTY;
+      return this.closePeer$(peer, command.reason);
+    }
+    const { message } = command;
+    switch (message.type) {
+      case 'join':
+        if (entry !== undefined) return this.invalid('a duplicate "join"', message);
+        return this.guard(peer, 'offer', this.offer$(peer, true));
+      case 'call me':
+        // PROTOCOL §4: nothing when a peer connection with `me` exists.
+        return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, false)) : EMPTY;
+      case 'offer':
+        if (entry !== undefined) return this.invalid('an "offer" for a peer that already has a connection', message);
+        return this.guard(peer, 'answer', this.answer$(peer, message.sdp));
+      case 'answer':
+        if (entry === undefined || !entry.isOffer || entry.pc.signalingState !== 'have-local-offer') {
+          return this.invalid('an "answer" without a pending offer', message);
+        }
+        return this.guard(
+          peer,
+          'apply answer',
+          setRemoteDescription$(entry.pc, { type: 'answer', sdp: message.sdp }).pipe(
+            tap(() => this.send({ type: 'done', to: peer })),
+          ),
+        );
+      case 'bye':
+        return this.closePeer$(peer, 'bye');
+      case 'candidate':
+        this.log.debug('ignored a trickled candidate (trickle not negotiated)', { from: peer });
+        return EMPTY;
+      case 'done':
+        return EMPTY;
+      default: {
+        const unreachable: never = message;
+        return unreachable;
+      }
+    }
+  }
+
+  private invalid(what: string, message: SignalMessage): Observable<never> {
+    this.report(new InvalidMessageError(`${what} from ${message.from}`));
+    return EMPTY;
+  }
+
+  /** A failed negotiation step is reported and that peer is closed; the others go on. */
+  private guard(peer: string, step: string, work$: Observable<unknown>): Observable<unknown> {
+    return work$.pipe(
+      catchError((error: unknown) => {
+        this.report(new NegotiationError(peer, step, error));
+        return this.closePeer$(peer, `${step} failed`);
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // Peer connections.
+
+  /** Makes and registers a peer connection, then runs the create hooks in order. */
+  private createPeer$(id: string, isOffer: boolean): Observable<PeerEntry> {
+    return defer(() => {
+      this.log.info('user connecting', { id, isOffer });
+      this.ctx.events$.next({ type: 'userConnecting', id });
+      const pc = this.ctx.createPeerConnection(this.ctx.pcConfig);
+      const watch = new Subscription();
+      const entry: PeerEntry = {
+        id,
+        pc,
+        isOffer,
+        watch,
+        state: { id, isOffer, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
+      };
+      // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
+      this.registry.set(id, entry);
+      watch.add(this.watch$(entry).subscribe());
+      this.publishPeers();
+      this.ctx.events$.next({ type: 'pcCreate', id, isOffer, pc });
+      return concat(
+        runHooks(this.ctx.createHooks, [id, isOffer, pc], (error) => this.report(new HookError('pcCreate', id, error))),
+        of(entry),
+      );
+    });
+  }
+
+  /** Keeps `peers$` current, and closes the peer when ICE fails or closes. */
+  private watch$(entry: PeerEntry): Observable<never> {
+    const { pc, id } = entry;
+    return merge(
+      iceConnectionState$(pc).pipe(map((iceConnectionState) => ({ iceConnectionState }))),
+      connectionState$(pc).pipe(map((connectionState) => ({ connectionState }))),
+    ).pipe(
+      tap((change) => {
+        entry.state = { ...entry.state, ...change };
+        this.publishPeers();
+        const ice = entry.state.iceConnectionState;
+        if (ice === 'failed' || ice === 'closed' || entry.state.connectionState === 'failed') {
+          this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
+          this.internal$.next({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc });
+        }
+      }),
+      ignoreElements(),
+    );
+  }
+
+  /** Vanilla ICE: the SDP leaves when gathering completes or at the timeout, whichever is first. */
+  private gathered$(pc: PeerConnection, kind: string, peer: string): Observable<string> {
+    return iceGatheringState$(pc).pipe(
+      gatheringComplete(this.ctx.vanillaIceTimeout, this.ctx.scheduler),
+      map((outcome) => {
+        if (outcome === 'timeout') {
+          this.log.info('ICE gathering timed out; sending the candidates gathered so far', { kind, peer });
+        }
+        return localSdp(pc);
+      }),
+    );
+  }
+
+  /** Offerer side: `join` (host) or `call me` (member). */
+  private offer$(peer: string, fromJoin: boolean): Observable<unknown> {
+    return this.createPeer$(peer, true).pipe(
+      concatMap(({ pc }) => createAndSetOffer$(pc).pipe(concatMap(() => this.gathered$(pc, 'offer', peer)))),
+      tap((sdp) => {
+        this.send({ type: 'offer', to: peer, sdp });
+        if (fromJoin) {
+          // PROTOCOL §4: the host asks every member already there to offer to the newcomer.
+          for (const member of this.registry.keys()) {
+            if (member !== peer) this.send({ type: 'call me', to: member, me: peer });
+          }
+        }
+      }),
+    );
+  }
+
+  /** Answerer side. */
+  private answer$(peer: string, sdp: string): Observable<unknown> {
+    return this.createPeer$(peer, false).pipe(
+      concatMap(({ pc }) =>
+        setRemoteDescription$(pc, { type: 'offer', sdp }).pipe(
+          concatMap(() => createAndSetAnswer$(pc)),
+          concatMap(() => this.gathered$(pc, 'answer', peer)),
+        ),
+      ),
+      tap((answer) => this.send({ type: 'answer', to: peer, sdp: answer })),
+    );
+  }
+
+  /**
+   * Closes one peer: `userDisconnecting`, close hooks in order, then the
+   * peer connection. Unregistered first, so a second close is a no-op.
+   */
+  private closePeer$(id: string, reason: string): Observable<never> {
+    return defer(() => {
+      const entry = this.registry.get(id);
+      if (entry === undefined) return EMPTY;
+      this.registry.delete(id);
+      entry.watch.unsubscribe();
+      this.log.info('user disconnecting', { id, reason });
+      this.ctx.events$.next({ type: 'userDisconnecting', id });
+      return runHooks(this.ctx.closeHooks, [id], (error) => this.report(new HookError('pcClose', id, error))).pipe(
+        finalize(() => {
+          entry.pc.close();
+          this.publishPeers();
+          this.ctx.events$.next({ type: 'pcClose', id });
+        }),
+      );
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Client start: done from the host AND ICE connected with it, within the start timeout.
+
+  private clientStart$(hostId: string): Observable<never> {
+    const { socket, events$ } = this.ctx;
+    const doneFromHost$ = messages$(socket).pipe(
+      filter((r) => r.kind === 'message' && r.message.type === 'done' && r.message.from === hostId),
+    );
+    const iceWithHost$ = events$.pipe(
+      filter((e): e is Extract<ClientEvent, { type: 'pcCreate' }> => e.type === 'pcCreate' && e.id === hostId),
+      switchMap((e) => iceConnectionState$(e.pc).pipe(iceConnected())),
+    );
+    const hostLeft$ = merge(
+      userDisconnected$(socket).pipe(filter((id) => id === hostId)),
+      messages$(socket).pipe(filter((r) => r.kind === 'message' && r.message.type === 'bye' && r.message.from === hostId)),
+    ).pipe(
+      take(1),
+      concatMap(() => throwError(() => new HostLeftError(hostId))),
+    );
+    return race(startedCondition(doneFromHost$, iceWithHost$), hostLeft$).pipe(
+      startTimeout(this.ctx.p2pTimeout, hostId, this.ctx.scheduler),
+      tap(() => {
+        this.log.info('started', { id: this.selfId, hostId });
+        events$.next({ type: 'started', id: this.selfId });
+      }),
+      catchError((error: unknown) => {
+        const failure = error instanceof RxpeerError ? error : new NegotiationError(hostId, 'start', error);
+        this.log.info('start failed', { hostId, code: failure.code });
+        this.ctx.onStartFailed(failure);
+        return EMPTY;
+      }),
+      ignoreElements(),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+
+  /** The host's `join`, sent by a client once its session runs. */
+  join(): void {
+    if (this.ctx.role.role === 'client') this.send({ type: 'join', to: this.ctx.role.hostId });
+  }
+
+  /**
+   * PROTOCOL §5 stop: `bye` to every peer, close every peer connection (close
+   * hooks once each), drop every subscription. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.subscription.unsubscribe();
+    const ids = [...this.registry.keys()];
+    for (const id of ids) this.send({ type: 'bye', to: id });
+    this.stopping = firstValueFrom(
+      from(ids).pipe(
+        concatMap((id) => this.closePeer$(id, 'stop')),
+        finalize(() => {
+          this.internal$.complete();
+          this.peerGone$.complete();
+          this.publishPeers();
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+    return this.stopping;
+  }
+}

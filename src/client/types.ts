@@ -1,0 +1,69 @@
+import type { SchedulerLike } from 'rxjs';
+import type { ManagerOptions, SocketOptions } from 'socket.io-client';
+import type { RxpeerError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { SignalingSocket } from '../streams/signaling.js';
+
+/** Socket options: Extreal's three names, plus anything socket.io-client accepts. */
+export type PeerSocketOptions = {
+  /** Extreal's name for socket.io-client's `timeout` (ms to establish the connection). */
+  connectionTimeout?: number;
+  reconnection?: boolean;
+  withCredentials?: boolean;
+} & Partial<ManagerOptions & SocketOptions>;
+
+export interface PeerClientConfig {
+  /** The signaling server, e.g. `http://127.0.0.1:3010`. */
+  url: string;
+  socketOptions?: PeerSocketOptions;
+  /** Passed to every `RTCPeerConnection` (ICE servers, policy …). */
+  pcConfig?: RTCConfiguration;
+  /** Vanilla ICE: the longest wait for gathering before the SDP is sent anyway (ms). Default 5000. */
+  vanillaIceTimeout?: number;
+  /** The P2P start timeout of a client (ms): no `started$` by then → `startFailed$`. Default 15000. */
+  p2pTimeout?: number;
+  /** How long to wait for the server to acknowledge `create host` / `list hosts` (ms). Default 10000. */
+  requestTimeout?: number;
+  logger?: Logger;
+}
+
+export interface PeerClientDeps {
+  /** Makes each peer connection. Defaults to the global `RTCPeerConnection`; Node apps inject an engine. */
+  createPeerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
+  /** Times every timeout (a `TestScheduler` in specs). Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /** Makes the signaling socket. Defaults to socket.io-client's `io` with `forceNew`. */
+  createSocket?: (url: string, options: Partial<ManagerOptions & SocketOptions>) => SignalingSocket;
+}
+
+export type PeerRole = 'none' | 'host' | 'client';
+
+/** One peer as `peers$` shows it. */
+export interface PeerState {
+  readonly id: string;
+  /** True when this side made the offer. */
+  readonly isOffer: boolean;
+  readonly iceConnectionState: RTCIceConnectionState;
+  readonly connectionState: RTCPeerConnectionState;
+}
+
+export type PcCreateHook = (id: string, isOffer: boolean, pc: RTCPeerConnection) => void | Promise<void>;
+export type PcCloseHook = (id: string) => void | Promise<void>;
+
+export interface PcCreateEvent {
+  readonly id: string;
+  readonly isOffer: boolean;
+  readonly pc: RTCPeerConnection;
+}
+
+/** @internal Everything the client reports, on one bus. */
+export type ClientEvent =
+  | { type: 'started'; id: string }
+  | { type: 'startFailed'; error: RxpeerError }
+  | { type: 'connectFailed'; reason: string }
+  | { type: 'disconnected'; reason: string }
+  | { type: 'userConnecting'; id: string }
+  | { type: 'userDisconnecting'; id: string }
+  | { type: 'pcCreate'; id: string; isOffer: boolean; pc: RTCPeerConnection }
+  | { type: 'pcClose'; id: string }
+  | { type: 'error'; error: RxpeerError };
