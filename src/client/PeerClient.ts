@@ -399,7 +399,12 @@ export class PeerClient {
           const reason = error instanceof SignalingConnectError ? error.reason : String(error);
           this.log.info('signaling connect failed', { url: this.config.url, reason });
           this.events$.next({ type: 'connectFailed', reason });
-          if (this.link?.socket === socket) void this.stop();
+          // No retry storm: drop the link. A start that was waiting is stopped by `stopOnError`.
+          if (this.link?.socket === socket && this.state$.value.kind === 'idle') {
+            this.link.watch.unsubscribe();
+            this.link = undefined;
+            socket.disconnect();
+          }
         },
       }),
     );
