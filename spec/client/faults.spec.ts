@@ -120,7 +120,7 @@ describe('PeerClient: bad input, faults and teardown', () => {
     await host.startHost('room');
     const hostId = h.hub.hosts.get('room')!;
     h.net.options = { gathering: 'never' };
-    const client = h.make();
+    const client = h.make({ trickle: false }); // vanilla ICE: the host waits for gathering
     const failed = collect(client.startFailed$);
     await client.startClient(hostId);
     await settle(5);
@@ -137,7 +137,7 @@ describe('PeerClient: bad input, faults and teardown', () => {
     await host.startHost('room');
     const hostId = h.hub.hosts.get('room')!;
     h.net.options = { gathering: 'never' };
-    const client = h.make({ p2pTimeout: 60_000 });
+    const client = h.make({ p2pTimeout: 60_000, trickle: false });
     const errors = collect(client.errors$);
     const failed = next(client.startFailed$);
     await client.startClient(hostId);

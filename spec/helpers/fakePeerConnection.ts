@@ -41,6 +41,7 @@ export class FakePeerConnection {
   localDescription: RTCSessionDescriptionInit | null = null;
   remoteDescription: RTCSessionDescriptionInit | null = null;
   readonly channels: string[] = [];
+  readonly dataChannels: FakeDataChannel[] = [];
   readonly candidates: (RTCIceCandidateInit | null)[] = [];
   private listeners = new Map<string, Set<Listener>>();
 
@@ -91,7 +92,11 @@ export class FakePeerConnection {
     this.iceGatheringState = 'gathering';
     this.fire('icegatheringstatechange');
     if (this.net.options.gathering !== 'never') {
-      queueMicrotask(() => this.completeGathering());
+      queueMicrotask(() => {
+        if (this.signalingState === 'closed') return;
+        this.fire('icecandidate', { candidate: { candidate: `candidate:${this.n}`, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: null } });
+        this.completeGathering();
+      });
     }
     this.maybeConnect();
   }
@@ -101,6 +106,7 @@ export class FakePeerConnection {
     this.localDescription = { ...this.localDescription!, sdp: `${this.localDescription!.sdp}+cands` };
     this.iceGatheringState = 'complete';
     this.fire('icegatheringstatechange');
+    this.fire('icecandidate', { candidate: null });
   }
 
   async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
@@ -118,7 +124,9 @@ export class FakePeerConnection {
 
   createDataChannel(label: string): RTCDataChannel {
     this.channels.push(label);
-    return { label } as RTCDataChannel;
+    const channel = new FakeDataChannel(label);
+    this.dataChannels.push(channel);
+    return channel as unknown as RTCDataChannel;
   }
 
   /** Moves ICE along, firing events, as an engine would. */
@@ -152,5 +160,49 @@ export class FakePeerConnection {
 
   private assertOpen(): void {
     if (this.signalingState === 'closed') throw new Error('InvalidStateError: closed');
+  }
+}
+
+/** A data channel that never opens unless a spec opens it. */
+export class FakeDataChannel {
+  readyState: RTCDataChannelState = 'connecting';
+  readonly sent: string[] = [];
+  private listeners = new Map<string, Set<Listener>>();
+
+  constructor(readonly label: string) {}
+
+  addEventListener(type: string, listener: Listener): void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+  }
+
+  removeEventListener(type: string, listener: Listener): void {
+    this.listeners.get(type)?.delete(listener);
+  }
+
+  listenerCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  fire(type: string, extra: Record<string, unknown> = {}): void {
+    const event = { type, ...extra } as unknown as Event;
+    for (const l of [...(this.listeners.get(type) ?? [])]) l(event);
+  }
+
+  open(): void {
+    this.readyState = 'open';
+    this.fire('open');
+  }
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(): void {
+    this.readyState = 'closed';
+    this.fire('close');
   }
 }

@@ -21,8 +21,9 @@ export class FakeHub {
   createSocket = (): FakeSocket => new FakeSocket(this, `s${++this.seq}`);
 
   /** Messages sent so far, as `type from→to` lines (me appended for `call me`). */
-  trace(filter: (m: Record<string, unknown>) => boolean = () => true): string[] {
+  trace(filter: (m: Record<string, unknown>) => boolean = (m) => m.type !== 'candidate', since = 0): string[] {
     return this.sent
+      .slice(since)
       .filter((s) => filter(s.message))
       .map(({ from, message }) => `${String(message.type)} ${from}→${String(message.to)}${message.me ? ` me=${String(message.me)}` : ''}`);
   }

@@ -58,6 +58,8 @@ import type {
 export const DEFAULT_VANILLA_ICE_TIMEOUT = 5000;
 export const DEFAULT_P2P_TIMEOUT = 15000;
 export const DEFAULT_REQUEST_TIMEOUT = 10000;
+export const DEFAULT_HEARTBEAT_INTERVAL = 1000;
+export const DEFAULT_HEARTBEAT_TIMEOUT = 5000;
 
 type ClientState =
   | { kind: 'idle' }
@@ -116,6 +118,8 @@ export class PeerClient {
   private readonly vanillaIceTimeout: number;
   private readonly p2pTimeout: number;
   private readonly requestTimeout: number;
+  private readonly heartbeatInterval: number;
+  private readonly heartbeatTimeout: number;
   private link: Link | undefined;
   private session: Session | undefined;
   private disposed = false;
@@ -153,7 +157,12 @@ export class PeerClient {
     this.requestTimeout = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
     assertDuration(this.vanillaIceTimeout, 'config.vanillaIceTimeout');
     assertDuration(this.p2pTimeout, 'config.p2pTimeout');
+    this.heartbeatInterval = config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
+    this.heartbeatTimeout = config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
     assertDuration(this.requestTimeout, 'config.requestTimeout');
+    assertDuration(this.heartbeatInterval, 'config.heartbeatInterval');
+    assertDuration(this.heartbeatTimeout, 'config.heartbeatTimeout');
+    if (this.heartbeatInterval === 0) throw new TypeError('config.heartbeatInterval must be > 0');
     this.scheduler = deps.scheduler ?? asyncScheduler;
     this.createPeerConnection = deps.createPeerConnection ?? defaultCreatePeerConnection;
     this.createSocket = deps.createSocket ?? defaultCreateSocket;
@@ -418,6 +427,10 @@ export class PeerClient {
       pcConfig: this.config.pcConfig ?? {},
       vanillaIceTimeout: this.vanillaIceTimeout,
       p2pTimeout: this.p2pTimeout,
+      trickle: this.config.trickle ?? true,
+      controlChannel: this.config.controlChannel ?? true,
+      heartbeatInterval: this.heartbeatInterval,
+      heartbeatTimeout: this.heartbeatTimeout,
       scheduler: this.scheduler,
       logger: this.log,
       createHooks: this.createHooks,

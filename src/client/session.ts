@@ -13,6 +13,7 @@ import {
   concat,
   concatMap,
   defer,
+  endWith,
   filter,
   finalize,
   firstValueFrom,
@@ -39,23 +40,43 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { gatheringComplete } from '../operators/gatheringComplete.js';
+import { heartbeatLost } from '../operators/heartbeatLost.js';
 import { iceConnected } from '../operators/iceConnected.js';
 import { runHooks } from '../operators/runHooks.js';
 import { startTimeout } from '../operators/startTimeout.js';
 import { startedCondition } from '../operators/startedCondition.js';
-import type { OutgoingMessage, SignalMessage } from '../protocol/wire.js';
+import type { Capability, OutgoingMessage, SignalMessage, WireCandidate } from '../protocol/wire.js';
 import {
+  channelClosed$,
+  channelOpen$,
+  controlChannel$,
+  controlMessages$,
+  heartbeat$,
+} from '../streams/control.js';
+import {
+  addIceCandidate$,
   connectionState$,
   createAndSetAnswer$,
   createAndSetOffer$,
   iceConnectionState$,
   iceGatheringState$,
+  localCandidate$,
   localSdp,
   setRemoteDescription$,
   type PeerConnection,
 } from '../streams/peer.js';
 import { messages$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
-import type { ClientEvent, PcCloseHook, PcCreateHook, PeerState } from './types.js';
+import type { ClientEvent, IceMode, PcCloseHook, PcCreateHook, PeerState } from './types.js';
+
+/** A local candidate as it goes on the wire. */
+function toWireCandidate(candidate: RTCIceCandidate): WireCandidate {
+  return {
+    candidate: candidate.candidate,
+    sdpMid: candidate.sdpMid ?? null,
+    sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+    usernameFragment: candidate.usernameFragment ?? null,
+  };
+}
 
 export type SessionRole = { role: 'host'; name: string } | { role: 'client'; hostId: string };
 
@@ -67,6 +88,12 @@ export interface SessionContext {
   readonly pcConfig: RTCConfiguration;
   readonly vanillaIceTimeout: number;
   readonly p2pTimeout: number;
+  /** Offer trickle ICE to peers that announce it (issue 9); vanilla ICE with everyone else. */
+  readonly trickle: boolean;
+  /** Open rxpeer's control channel on every connection this side offers, with a heartbeat. */
+  readonly controlChannel: boolean;
+  readonly heartbeatInterval: number;
+  readonly heartbeatTimeout: number;
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
   readonly createHooks: readonly PcCreateHook[];
@@ -81,23 +108,27 @@ interface PeerEntry {
   readonly id: string;
   readonly pc: RTCPeerConnection;
   readonly isOffer: boolean;
+  readonly mode: IceMode;
   readonly watch: Subscription;
+  /** Remote candidates that came before the remote description, applied in order once it is set. */
+  readonly pending: (WireCandidate | null)[];
   state: PeerState;
 }
+
+/** Bounds on candidates buffered for peers that have no connection yet. */
+const MAX_EARLY_PEERS = 64;
+const MAX_EARLY_CANDIDATES = 64;
 
 /** A unit of per-peer work. */
 type PeerCommand =
   | { kind: 'wire'; peer: string; message: SignalMessage }
   | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection };
 
-/** Commands that may create a peer connection; every other one needs an existing peer. */
-const creates = (command: PeerCommand): boolean =>
-  command.kind === 'wire' &&
-  (command.message.type === 'join' || command.message.type === 'call me' || command.message.type === 'offer');
 
 /** @internal */
 export class Session {
   private readonly registry = new Map<string, PeerEntry>();
+  private readonly early = new Map<string, (WireCandidate | null)[]>();
   private readonly internal$ = new Subject<PeerCommand>();
   private readonly peerGone$ = new Subject<string>();
   private readonly subscription = new Subscription();
@@ -204,14 +235,13 @@ export class Session {
     return { kind: 'wire', peer: message.type === 'call me' ? message.me : message.from, message };
   }
 
-  /** Per-peer serialized work: one queue per peer id, ending when that peer is gone. */
+  /**
+   * Per-peer serialized work: one queue per peer id. A queue ends once its
+   * command is done and that peer has no connection, so ids that come and go
+   * (or junk ids) leave nothing behind.
+   */
   private peerWork$(): Observable<never> {
     return this.commands$().pipe(
-      filter((command) => {
-        if (creates(command) || this.registry.has(command.peer)) return true;
-        this.log.debug('ignored a command for an unknown peer', { peer: command.peer, kind: command.kind });
-        return false;
-      }),
       groupBy((command) => command.peer, {
         duration: (group) => this.peerGone$.pipe(filter((id) => id === group.key)),
       }),
@@ -231,6 +261,16 @@ export class Session {
     );
   }
 
+  /** Our capabilities, announced on `join`, `offer` and `answer`. */
+  private get caps(): Capability[] {
+    return this.ctx.trickle ? ['trickle'] : [];
+  }
+
+  /** Trickle with a peer only when both ends support it. */
+  private modeWith(remoteCaps: readonly Capability[]): IceMode {
+    return this.ctx.trickle && remoteCaps.includes('trickle') ? 'trickle' : 'vanilla';
+  }
+
   private handle(command: PeerCommand): Observable<unknown> {
     const { peer } = command;
     const entry = this.registry.get(peer);
@@ -242,13 +282,13 @@ export class Session {
     switch (message.type) {
       case 'join':
         if (entry !== undefined) return this.invalid('a duplicate "join"', message);
-        return this.guard(peer, 'offer', this.offer$(peer, true));
+        return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps));
       case 'call me':
-        // PROTOCOL §4: nothing when a peer connection with `me` exists.
-        return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, false)) : EMPTY;
+        // PROTOCOL §4: nothing when a peer connection with `me` exists. The host passed `me`'s caps along.
+        return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))) : EMPTY;
       case 'offer':
         if (entry !== undefined) return this.invalid('an "offer" for a peer that already has a connection', message);
-        return this.guard(peer, 'answer', this.answer$(peer, message.sdp));
+        return this.guard(peer, 'answer', this.answer$(peer, message.sdp, this.modeWith(message.caps)));
       case 'answer':
         if (entry === undefined || !entry.isOffer || entry.pc.signalingState !== 'have-local-offer') {
           return this.invalid('an "answer" without a pending offer', message);
@@ -257,14 +297,14 @@ export class Session {
           peer,
           'apply answer',
           setRemoteDescription$(entry.pc, { type: 'answer', sdp: message.sdp }).pipe(
+            concatMap(() => this.drainCandidates$(entry)),
             tap(() => this.send({ type: 'done', to: peer })),
           ),
         );
       case 'bye':
         return this.closePeer$(peer, 'bye');
       case 'candidate':
-        this.log.debug('ignored a trickled candidate (trickle not negotiated)', { from: peer });
-        return EMPTY;
+        return this.candidate$(peer, entry, message.candidate);
       case 'done':
         return EMPTY;
       default: {
@@ -292,30 +332,82 @@ export class Session {
   // -------------------------------------------------------------------------
   // Peer connections.
 
-  /** Makes and registers a peer connection, then runs the create hooks in order. */
-  private createPeer$(id: string, isOffer: boolean): Observable<PeerEntry> {
+  /**
+   * Makes and registers a peer connection, then runs the create hooks in
+   * order; rxpeer's control channel (offerer side) comes after the app's.
+   */
+  private createPeer$(id: string, isOffer: boolean, mode: IceMode): Observable<PeerEntry> {
     return defer(() => {
-      this.log.info('user connecting', { id, isOffer });
+      this.log.info('user connecting', { id, isOffer, mode });
       this.ctx.events$.next({ type: 'userConnecting', id });
       const pc = this.ctx.createPeerConnection(this.ctx.pcConfig);
       const watch = new Subscription();
+      const pending = this.early.get(id) ?? [];
+      this.early.delete(id);
       const entry: PeerEntry = {
         id,
         pc,
         isOffer,
+        mode,
         watch,
-        state: { id, isOffer, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
+        pending,
+        state: { id, isOffer, mode, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
       };
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
       this.registry.set(id, entry);
       watch.add(this.watch$(entry).subscribe());
+      if (mode === 'trickle') {
+        // Subscribed before setLocalDescription, so no candidate is missed.
+        watch.add(
+          localCandidate$(pc).subscribe((candidate) =>
+            this.send({ type: 'candidate', to: id, candidate: candidate === null ? null : toWireCandidate(candidate) }),
+          ),
+        );
+      }
       this.publishPeers();
       this.ctx.events$.next({ type: 'pcCreate', id, isOffer, pc });
       return concat(
         runHooks(this.ctx.createHooks, [id, isOffer, pc], (error) => this.report(new HookError('pcCreate', id, error))),
-        of(entry),
+        defer(() => {
+          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe());
+          return of(entry);
+        }),
       );
     });
+  }
+
+  /**
+   * The control channel: heartbeat and RTT with an rxpeer peer; a closed
+   * channel or a silent peer closes the connection. An Extreal peer never
+   * answers, so it is never timed out.
+   */
+  private control$(entry: PeerEntry): Observable<never> {
+    const { pc, id, isOffer } = entry;
+    const { heartbeatInterval, heartbeatTimeout, scheduler } = this.ctx;
+    return controlChannel$(pc, isOffer).pipe(
+      switchMap((channel) => channelOpen$(channel)),
+      switchMap((channel) => {
+        const received$ = controlMessages$(channel);
+        return merge(
+          heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
+            tap((rtt) => {
+              entry.state = { ...entry.state, rtt };
+              this.publishPeers();
+            }),
+          ),
+          received$.pipe(
+            heartbeatLost(heartbeatTimeout, scheduler),
+            map(() => 'heartbeat lost'),
+          ),
+          channelClosed$(channel).pipe(map(() => 'control channel closed')),
+        ).pipe(
+          filter((reason): reason is string => typeof reason === 'string'),
+          take(1),
+          tap((reason) => this.internal$.next({ kind: 'leave', peer: id, reason, pc })),
+        );
+      }),
+      ignoreElements(),
+    );
   }
 
   /** Keeps `peers$` current, and closes the peer when ICE fails or closes. */
@@ -338,8 +430,12 @@ export class Session {
     );
   }
 
-  /** Vanilla ICE: the SDP leaves when gathering completes or at the timeout, whichever is first. */
-  private gathered$(pc: PeerConnection, kind: string, peer: string): Observable<string> {
+  /**
+   * The SDP to send. Vanilla ICE: when gathering completes or at the
+   * vanilla-ICE timeout, whichever is first. Trickle: at once; candidates follow.
+   */
+  private sdpToSend$(pc: PeerConnection, mode: IceMode, kind: string, peer: string): Observable<string> {
+    if (mode === 'trickle') return defer(() => of(localSdp(pc)));
     return iceGatheringState$(pc).pipe(
       gatheringComplete(this.ctx.vanillaIceTimeout, this.ctx.scheduler),
       map((outcome) => {
@@ -351,16 +447,17 @@ export class Session {
     );
   }
 
-  /** Offerer side: `join` (host) or `call me` (member). */
-  private offer$(peer: string, fromJoin: boolean): Observable<unknown> {
-    return this.createPeer$(peer, true).pipe(
-      concatMap(({ pc }) => createAndSetOffer$(pc).pipe(concatMap(() => this.gathered$(pc, 'offer', peer)))),
+  /** Offerer side: `join` (host; `joinCaps` set) or `call me` (member). */
+  private offer$(peer: string, mode: IceMode, joinCaps?: readonly Capability[]): Observable<unknown> {
+    return this.createPeer$(peer, true, mode).pipe(
+      concatMap(({ pc }) => createAndSetOffer$(pc).pipe(concatMap(() => this.sdpToSend$(pc, mode, 'offer', peer)))),
       tap((sdp) => {
-        this.send({ type: 'offer', to: peer, sdp });
-        if (fromJoin) {
-          // PROTOCOL §4: the host asks every member already there to offer to the newcomer.
+        this.send({ type: 'offer', to: peer, sdp, caps: this.caps });
+        if (joinCaps !== undefined) {
+          // PROTOCOL §4: the host asks every member already there to offer to the newcomer,
+          // passing the newcomer's capabilities along (old clients skip the field).
           for (const member of this.registry.keys()) {
-            if (member !== peer) this.send({ type: 'call me', to: member, me: peer });
+            if (member !== peer) this.send({ type: 'call me', to: member, me: peer, caps: [...joinCaps] });
           }
         }
       }),
@@ -368,15 +465,58 @@ export class Session {
   }
 
   /** Answerer side. */
-  private answer$(peer: string, sdp: string): Observable<unknown> {
-    return this.createPeer$(peer, false).pipe(
-      concatMap(({ pc }) =>
-        setRemoteDescription$(pc, { type: 'offer', sdp }).pipe(
-          concatMap(() => createAndSetAnswer$(pc)),
-          concatMap(() => this.gathered$(pc, 'answer', peer)),
+  private answer$(peer: string, sdp: string, mode: IceMode): Observable<unknown> {
+    return this.createPeer$(peer, false, mode).pipe(
+      concatMap((entry) =>
+        setRemoteDescription$(entry.pc, { type: 'offer', sdp }).pipe(
+          concatMap(() => this.drainCandidates$(entry)),
+          concatMap(() => createAndSetAnswer$(entry.pc)),
+          concatMap(() => this.sdpToSend$(entry.pc, mode, 'answer', peer)),
         ),
       ),
-      tap((answer) => this.send({ type: 'answer', to: peer, sdp: answer })),
+      tap((answer) => this.send({ type: 'answer', to: peer, sdp: answer, caps: this.caps })),
+    );
+  }
+
+  /**
+   * A trickled candidate: applied when the remote description is set,
+   * buffered in order until then (or until the peer connection exists).
+   */
+  private candidate$(peer: string, entry: PeerEntry | undefined, candidate: WireCandidate | null): Observable<unknown> {
+    if (entry === undefined) {
+      const buffered = this.early.get(peer);
+      if (buffered !== undefined && buffered.length < MAX_EARLY_CANDIDATES) {
+        buffered.push(candidate);
+      } else if (buffered === undefined && this.early.size < MAX_EARLY_PEERS) {
+        this.early.set(peer, [candidate]);
+      } else {
+        this.report(new InvalidMessageError(`too many early candidates from ${peer}; dropped`));
+      }
+      return EMPTY;
+    }
+    if (entry.pc.remoteDescription === null) {
+      entry.pending.push(candidate);
+      return EMPTY;
+    }
+    return this.applyCandidate$(entry, candidate);
+  }
+
+  /** Applies the buffered candidates in order; emits once when done. */
+  private drainCandidates$(entry: PeerEntry): Observable<void> {
+    return defer(() => from(entry.pending.splice(0))).pipe(
+      concatMap((candidate) => this.applyCandidate$(entry, candidate)),
+      endWith(undefined),
+    );
+  }
+
+  /** A candidate that fails is reported; the connection may still succeed with the others. */
+  private applyCandidate$(entry: PeerEntry, candidate: WireCandidate | null): Observable<never> {
+    return addIceCandidate$(entry.pc, candidate).pipe(
+      ignoreElements(),
+      catchError((error: unknown) => {
+        if (candidate !== null) this.report(new NegotiationError(entry.id, 'add candidate', error));
+        return EMPTY;
+      }),
     );
   }
 
@@ -441,7 +581,7 @@ export class Session {
 
   /** The host's `join`, sent by a client once its session runs. */
   join(): void {
-    if (this.ctx.role.role === 'client') this.send({ type: 'join', to: this.ctx.role.hostId });
+    if (this.ctx.role.role === 'client') this.send({ type: 'join', to: this.ctx.role.hostId, caps: this.caps });
   }
 
   /**
@@ -451,6 +591,7 @@ export class Session {
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopping;
     this.subscription.unsubscribe();
+    this.early.clear();
     const ids = [...this.registry.keys()];
     for (const id of ids) this.send({ type: 'bye', to: id });
     this.stopping = firstValueFrom(

@@ -22,6 +22,18 @@ export interface PeerClientConfig {
   vanillaIceTimeout?: number;
   /** The P2P start timeout of a client (ms): no `started$` by then → `startFailed$`. Default 15000. */
   p2pTimeout?: number;
+  /** Announce and use trickle ICE with peers that announce it too. Default true. */
+  trickle?: boolean;
+  /**
+   * Open rxpeer's control channel (label `rxpeer-control`) on each connection
+   * this side offers, so every pair has something to connect, with a heartbeat
+   * and an RTT in `peers$`. Default true.
+   */
+  controlChannel?: boolean;
+  /** Heartbeat period on the control channel (ms). Default 1000. */
+  heartbeatInterval?: number;
+  /** Silence after which an rxpeer peer is taken as gone (ms). Default 5000. */
+  heartbeatTimeout?: number;
   /** How long to wait for the server to acknowledge `create host` / `list hosts` (ms). Default 10000. */
   requestTimeout?: number;
   logger?: Logger;
@@ -38,11 +50,18 @@ export interface PeerClientDeps {
 
 export type PeerRole = 'none' | 'host' | 'client';
 
+/** How ICE candidates travel for one pair: all inside the SDP, or trickled after it. */
+export type IceMode = 'vanilla' | 'trickle';
+
 /** One peer as `peers$` shows it. */
 export interface PeerState {
   readonly id: string;
   /** True when this side made the offer. */
   readonly isOffer: boolean;
+  /** `trickle` between rxpeer peers, `vanilla` with peers that did not announce it (Extreal). */
+  readonly mode: IceMode;
+  /** Round-trip time over the control channel (ms), once measured. */
+  readonly rtt?: number;
   readonly iceConnectionState: RTCIceConnectionState;
   readonly connectionState: RTCPeerConnectionState;
 }
