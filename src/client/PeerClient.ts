@@ -39,6 +39,7 @@ import {
   Status,
   parseCreateHostResponse,
   parseListHostsResponse,
+  type CreateHostResponse,
   type HostInfo,
 } from '../protocol/wire.js';
 import { connected$, disconnect$, request$, type SignalingSocket } from '../streams/signaling.js';
@@ -263,6 +264,14 @@ export class PeerClient {
    * {@link HostNameAlreadyExistsError} on 409.
    */
   startHost$(name: string): Observable<void> {
+    return this.startHostResponse$(name).pipe(map(() => undefined));
+  }
+
+  /**
+   * {@link startHost$}, emitting the server's acknowledgement.
+   * @internal for the Unity bridge, which hands the response to C# as it came.
+   */
+  startHostResponse$(name: string): Observable<CreateHostResponse> {
     return defer(() => {
       this.assertIdle('startHost');
       if (typeof name !== 'string' || name.trim() === '') {
@@ -282,6 +291,7 @@ export class PeerClient {
           const id = socket.id ?? '';
           this.log.info('started as host', { name, id });
           this.events$.next({ type: 'started', id });
+          return response;
         }),
         this.untilStopped('startHost'),
         this.stopOnError(),

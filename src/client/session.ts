@@ -561,8 +561,9 @@ export class Session {
       take(1),
       concatMap(() => throwError(() => new HostLeftError(hostId))),
     );
-    return race(startedCondition(doneFromHost$, iceWithHost$), hostLeft$).pipe(
-      startTimeout(this.ctx.p2pTimeout, hostId, this.ctx.scheduler),
+    const started$ = race(startedCondition(doneFromHost$, iceWithHost$), hostLeft$);
+    // A p2pTimeout of 0 leaves the start timeout to the caller (the Unity bridge: C# owns it).
+    return (this.ctx.p2pTimeout > 0 ? started$.pipe(startTimeout(this.ctx.p2pTimeout, hostId, this.ctx.scheduler)) : started$).pipe(
       tap(() => {
         this.log.info('started', { id: this.selfId, hostId });
         events$.next({ type: 'started', id: this.selfId });

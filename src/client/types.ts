@@ -20,7 +20,10 @@ export interface PeerClientConfig {
   pcConfig?: RTCConfiguration;
   /** Vanilla ICE: the longest wait for gathering before the SDP is sent anyway (ms). Default 5000. */
   vanillaIceTimeout?: number;
-  /** The P2P start timeout of a client (ms): no `started$` by then → `startFailed$`. Default 15000. */
+  /**
+   * The P2P start timeout of a client (ms): no `started$` by then → `startFailed$`.
+   * Default 15000; 0 turns it off (the Unity bridge does: its C# side times the start).
+   */
   p2pTimeout?: number;
   /** Announce and use trickle ICE with peers that announce it too. Default true. */
   trickle?: boolean;
