@@ -6,7 +6,12 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Examples import the package by name, as an app would.
+    '^rxpeer$': '<rootDir>/src/index.ts',
+    '^rxpeer/(server|bridge)$': '<rootDir>/src/$1/index.ts',
+  },
   testTimeout: 30000,
   // Real servers and engines: keep the machine's two cores from thrashing.
   maxWorkers: 2,

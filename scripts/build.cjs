@@ -19,3 +19,5 @@ for (const [dir, type] of [['cjs', 'commonjs'], ['esm', 'module']]) {
   mkdirSync(join(root, 'dist', dir), { recursive: true });
   writeFileSync(join(root, 'dist', dir, 'package.json'), `${JSON.stringify({ type })}\n`);
 }
+// Browser bundles (dist/browser), built from the same sources.
+require('./bundle-browser.cjs');
