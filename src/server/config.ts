@@ -1,0 +1,228 @@
+/**
+ * Settings of the `rxpeer-signaling` command, from the environment (as the
+ * reference server reads them) and from flags (which win). One table drives
+ * parsing, the environment names and `--help`.
+ */
+
+import { parseArgs } from 'node:util';
+import type { Level } from 'pino';
+import { DEFAULT_LIMITS, resolveLimits, type SignalingLimits } from './limits.js';
+import type { SignalingServerOptions } from './signalingServer.js';
+
+/** A setting that cannot be used; the command exits with code 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Setting {
+  flag: string;
+  short?: string;
+  env?: string;
+  value: string;
+  description: string;
+  apply(raw: string, into: SignalingServerOptions, source: string): void;
+}
+
+const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+function parsePort(raw: string, source: string): number {
+  const port = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`${source} must be a port from 0 to 65535, got "${raw}"`);
+  return port;
+}
+
+function parseNumber(raw: string, source: string): number {
+  const text = raw.trim().toLowerCase();
+  const value =
+    text === 'infinity'
+      ? Number.POSITIVE_INFINITY
+      : /^\d+(\.\d+)?$/.test(text)
+        ? Number(text)
+        : Number.NaN;
+  if (Number.isNaN(value))
+    throw new ConfigError(`${source} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+function parseBoolean(raw: string, source: string): boolean {
+  const text = raw.trim().toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(text)) return true;
+  if (['false', '0', 'off', 'no', ''].includes(text)) return false;
+  throw new ConfigError(`${source} must be true or false, got "${raw}"`);
+}
+
+function parseLogging(raw: string, source: string): boolean | Level {
+  const text = raw.trim().toLowerCase();
+  if (LEVELS.includes(text as Level)) return text as Level;
+  try {
+    return parseBoolean(text, source);
+  } catch {
+    throw new ConfigError(
+      `${source} must be on, off or a level (${LEVELS.join(', ')}), got "${raw}"`,
+    );
+  }
+}
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const upperSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+const LIMIT_DESCRIPTIONS: Readonly<Record<keyof SignalingLimits, string>> = {
+  maxHostNameLength: 'longest host name, code points after NFC',
+  maxSdpBytes: 'largest relayed sdp, UTF-8 bytes',
+  maxFieldLength: 'longest type/to/from/me/caps entry',
+  maxCandidateLength: 'longest candidate string',
+  maxCaps: 'most entries in caps',
+  maxHttpBufferSize: 'largest Socket.IO frame, bytes',
+  messageRate: 'message events per second per socket',
+  messageBurst: 'message burst per socket',
+  requestRate: 'create host + list hosts per second per socket',
+  requestBurst: 'create host + list hosts burst per socket',
+  maxStrikes: 'violations before a socket is cut off',
+  strikeRecoveryRate: 'strikes forgiven per second',
+  maxClients: 'most concurrent clients',
+  connectTimeoutMs: 'namespace connect timeout, ms',
+  pingIntervalMs: 'engine.io ping interval, ms',
+  pingTimeoutMs: 'engine.io ping timeout, ms',
+};
+
+const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]).map(
+  (key) => ({
+    flag: kebab(key),
+    env: `SIGNALING_${upperSnake(key)}`,
+    value: '<n>',
+    description: `${LIMIT_DESCRIPTIONS[key]} (default ${DEFAULT_LIMITS[key]})`,
+    apply(raw, into, source) {
+      into.limits = { ...into.limits, [key]: parseNumber(raw, source) };
+    },
+  }),
+);
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    flag: 'port',
+    short: 'p',
+    env: 'PORT',
+    value: '<port>',
+    description: 'port to listen on, 0 for any free one (default 3010)',
+    apply: (raw, into, source) => (into.port = parsePort(raw, source)),
+  },
+  {
+    flag: 'host',
+    env: 'SIGNALING_HOST',
+    value: '<address>',
+    description: 'address to listen on (default 127.0.0.1)',
+    apply(raw, into, source) {
+      if (raw.trim() === '') throw new ConfigError(`${source} must not be empty`);
+      into.host = raw.trim();
+    },
+  },
+  {
+    flag: 'cors-origin',
+    env: 'SIGNALING_CORS_ORIGIN',
+    value: '<origins>',
+    description: '"*" or comma-separated allowed origins; others are refused (default *)',
+    apply(raw, into) {
+      into.cors = { ...into.cors, origin: raw.trim() === '' ? '*' : raw };
+    },
+  },
+  {
+    flag: 'cors-credentials',
+    env: 'SIGNALING_CORS_CREDENTIALS',
+    value: '<bool>',
+    description: 'send Access-Control-Allow-Credentials (default false)',
+    apply(raw, into, source) {
+      into.cors = { ...into.cors, credentials: parseBoolean(raw, source) };
+    },
+  },
+  {
+    flag: 'logging',
+    env: 'SIGNALING_LOGGING',
+    value: '<on|off|level>',
+    description: 'structured logs to stdout; "on" logs every event (default off)',
+    apply: (raw, into, source) => (into.logging = parseLogging(raw, source)),
+  },
+  {
+    flag: 'static-dir',
+    env: 'SIGNALING_STATIC_DIR',
+    value: '<dir>',
+    description: 'serve files from this directory for other GET requests',
+    apply(raw, into) {
+      if (raw.trim() !== '') into.staticDir = raw;
+    },
+  },
+  ...limitSettings,
+];
+
+export function usage(): string {
+  const lines = SETTINGS.map((s) => {
+    const left = `  ${s.short === undefined ? '    ' : `-${s.short}, `}--${s.flag} ${s.value}`;
+    const env = s.env === undefined ? '' : ` [${s.env}]`;
+    return `${left.padEnd(40)} ${s.description}${env}`;
+  });
+  return [
+    'Usage: rxpeer-signaling [options]',
+    '',
+    'The rxpeer signaling server (Socket.IO 4; Extreal P2P compatible).',
+    'Each option can also be set with the environment variable in brackets; flags win.',
+    '',
+    ...lines,
+    `  -h, --help${' '.repeat(30)} show this help`,
+    '',
+  ].join('\n');
+}
+
+export type CliParse =
+  | { kind: 'help'; text: string }
+  | { kind: 'run'; options: SignalingServerOptions }
+  | { kind: 'error'; message: string };
+
+/** Reads the environment, then the flags; never throws. */
+export function parseCli(argv: readonly string[], env: Env): CliParse {
+  const options: SignalingServerOptions = {};
+  try {
+    for (const setting of SETTINGS) {
+      const raw = setting.env === undefined ? undefined : env[setting.env];
+      if (raw !== undefined) setting.apply(raw, options, setting.env ?? setting.flag);
+    }
+    const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+      help: { type: 'boolean', short: 'h' },
+    };
+    for (const setting of SETTINGS) {
+      parseOptions[setting.flag] =
+        setting.short === undefined ? { type: 'string' } : { type: 'string', short: setting.short };
+    }
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: parseOptions,
+        strict: true,
+        allowPositionals: false,
+      }) as {
+        values: Record<string, string | boolean | undefined>;
+      });
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
+    if (values.help === true) return { kind: 'help', text: usage() };
+    for (const setting of SETTINGS) {
+      const raw = values[setting.flag];
+      if (typeof raw === 'string') setting.apply(raw, options, `--${setting.flag}`);
+    }
+    try {
+      resolveLimits(options.limits);
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
+    return { kind: 'run', options };
+  } catch (error) {
+    if (error instanceof ConfigError) return { kind: 'error', message: error.message };
+    throw error;
+  }
+}

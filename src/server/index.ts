@@ -1,0 +1,52 @@
+/**
+ * `rxpeer/server`: the signaling server's Node API. Its own entry point, so
+ * browser bundles of `rxpeer` never pull in socket.io.
+ *
+ * @example
+ * ```ts
+ * import { createSignalingServer } from 'rxpeer/server';
+ * const server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+ * console.log(server.url);
+ * await server.close();
+ * ```
+ */
+
+export {
+  createSignalingServer,
+  formatUrl,
+  ServerStatus,
+  type CorsOptions,
+  type MessageAck,
+  type SignalingServer,
+  type SignalingServerOptions,
+} from './signalingServer.js';
+export { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits, type SignalingLimits } from './limits.js';
+export {
+  InMemorySignalingState,
+  type ClaimResult,
+  type Departure,
+  type GroupMembership,
+  type HostIndex,
+  type JoinResult,
+  type SignalingState,
+  type StateSize,
+} from './state.js';
+export { validateHostName, SOCKET_ID_SHAPE, type HostNameResult } from './hostName.js';
+export {
+  parseClientMessage,
+  toRelayed,
+  RELAYED_FIELDS,
+  type ClientMessage,
+  type ParsedClientMessage,
+} from './relay.js';
+export { TokenBucket, systemClock, type Clock } from './rateLimit.js';
+export type { Health, RequestHandler } from './http.js';
+export {
+  MESSAGE_DROP_REASONS,
+  REQUEST_REJECTIONS,
+  type MessageDropReason,
+  type RequestRejection,
+  type SignalingStats,
+} from './stats.js';
+export { main, type CliIo, type SignalSource } from './cli.js';
+export { parseCli, usage, ConfigError, type CliParse } from './config.js';

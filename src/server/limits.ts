@@ -1,0 +1,108 @@
+/**
+ * Every limit the signaling server enforces, with its default. The README's
+ * "Signaling server" section lists the same values; keep them in step.
+ */
+
+export interface SignalingLimits {
+  /** Longest host name, in Unicode code points after NFC normalization. */
+  maxHostNameLength: number;
+  /** Largest `sdp` relayed, in UTF-8 bytes. Larger offers/answers are dropped. */
+  maxSdpBytes: number;
+  /** Longest `type`, `to`, `from`, `me`, `caps` entry and candidate `sdpMid`/`usernameFragment`, in UTF-16 units. */
+  maxFieldLength: number;
+  /** Longest `candidate.candidate` string, in UTF-16 units. */
+  maxCandidateLength: number;
+  /** Most entries in `caps`. */
+  maxCaps: number;
+  /** Largest Socket.IO frame (engine.io `maxHttpBufferSize`), in bytes; a larger frame closes that socket. */
+  maxHttpBufferSize: number;
+  /** Sustained `message` events per second and socket (token bucket refill). */
+  messageRate: number;
+  /** `message` events a socket may send in a burst (token bucket capacity). */
+  messageBurst: number;
+  /** Sustained `create host` + `list hosts` requests per second and socket. */
+  requestRate: number;
+  /** `create host` + `list hosts` requests a socket may send in a burst. */
+  requestBurst: number;
+  /**
+   * Violations (malformed payloads, requests without an ack, rate-limited
+   * events) a socket may commit before it is disconnected.
+   */
+  maxStrikes: number;
+  /** Strikes forgiven per second (the strike bucket's refill). */
+  strikeRecoveryRate: number;
+  /** Most concurrent engine.io clients; further handshakes get HTTP 403. */
+  maxClients: number;
+  /** Time a client has to join the namespace after the engine.io handshake (Socket.IO `connectTimeout`), ms. */
+  connectTimeoutMs: number;
+  /** engine.io `pingInterval`, ms. */
+  pingIntervalMs: number;
+  /** engine.io `pingTimeout`, ms. A silent peer is dropped after at most pingInterval + pingTimeout. */
+  pingTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
+  maxHostNameLength: 64,
+  maxSdpBytes: 64 * 1024,
+  maxFieldLength: 256,
+  maxCandidateLength: 1024,
+  maxCaps: 16,
+  maxHttpBufferSize: 1_000_000,
+  messageRate: 200,
+  messageBurst: 500,
+  requestRate: 5,
+  requestBurst: 20,
+  maxStrikes: 20,
+  strikeRecoveryRate: 0.1,
+  maxClients: 10_000,
+  connectTimeoutMs: 10_000,
+  pingIntervalMs: 25_000,
+  pingTimeoutMs: 20_000,
+});
+
+/** Bounds each limit must lie in; `Infinity` is allowed where the upper bound is `Infinity`. */
+export const LIMIT_BOUNDS: Readonly<
+  Record<keyof SignalingLimits, readonly [min: number, max: number]>
+> = Object.freeze({
+  maxHostNameLength: [1, 1024],
+  maxSdpBytes: [1024, 16 * 1024 * 1024],
+  maxFieldLength: [32, 64 * 1024],
+  maxCandidateLength: [64, 64 * 1024],
+  maxCaps: [0, 1024],
+  maxHttpBufferSize: [16 * 1024, 100 * 1024 * 1024],
+  messageRate: [0.001, Infinity],
+  messageBurst: [1, Infinity],
+  requestRate: [0.001, Infinity],
+  requestBurst: [1, Infinity],
+  maxStrikes: [1, Infinity],
+  strikeRecoveryRate: [0, Infinity],
+  maxClients: [1, Infinity],
+  connectTimeoutMs: [100, 600_000],
+  pingIntervalMs: [1_000, 600_000],
+  pingTimeoutMs: [1_000, 600_000],
+});
+
+/**
+ * Merges overrides into the defaults and checks every value against
+ * {@link LIMIT_BOUNDS}; throws a `RangeError` naming the first bad limit.
+ */
+export function resolveLimits(overrides: Partial<SignalingLimits> = {}): SignalingLimits {
+  const limits: SignalingLimits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]) {
+    const value = overrides[key];
+    if (value === undefined) continue;
+    const [min, max] = LIMIT_BOUNDS[key];
+    if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+      throw new RangeError(
+        `Limit "${key}" must be a number from ${min} to ${max}, got ${String(value)}`,
+      );
+    }
+    limits[key] = value;
+  }
+  if (limits.maxSdpBytes + 8 * 1024 > limits.maxHttpBufferSize) {
+    throw new RangeError(
+      `Limit "maxSdpBytes" (${limits.maxSdpBytes}) must stay at least 8 KiB below "maxHttpBufferSize" (${limits.maxHttpBufferSize})`,
+    );
+  }
+  return limits;
+}

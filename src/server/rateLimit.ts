@@ -1,0 +1,49 @@
+/** A monotonic clock in milliseconds; injectable so specs control time. */
+export type Clock = () => number;
+
+export const systemClock: Clock = () => performance.now();
+
+/**
+ * A token bucket: holds up to `capacity` tokens, refilled at `ratePerSecond`.
+ * `take()` spends one token when there is one. Time comes from `clock`, so a
+ * spec with a frozen clock sees no refill at all.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    readonly capacity: number,
+    readonly ratePerSecond: number,
+    private readonly clock: Clock,
+  ) {
+    if (!(capacity >= 1)) throw new RangeError(`TokenBucket capacity must be ≥ 1, got ${capacity}`);
+    if (!(ratePerSecond >= 0))
+      throw new RangeError(`TokenBucket rate must be ≥ 0, got ${ratePerSecond}`);
+    this.tokens = capacity;
+    this.last = clock();
+  }
+
+  /** Spends one token; `false` when the bucket is empty. */
+  take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Tokens available now (for specs and stats). */
+  available(): number {
+    this.refill();
+    return this.tokens;
+  }
+
+  private refill(): void {
+    const now = this.clock();
+    const elapsed = now - this.last;
+    this.last = now;
+    if (elapsed > 0 && this.ratePerSecond > 0) {
+      this.tokens = Math.min(this.capacity, this.tokens + (elapsed / 1000) * this.ratePerSecond);
+    }
+  }
+}

@@ -1,0 +1,614 @@
+/**
+ * The rxpeer signaling server: Socket.IO 4, PROTOCOL.md §1–4, hardened.
+ *
+ * Per socket, events are handled strictly in the order they arrive (a
+ * promise chain per socket), so a backend whose operations are asynchronous
+ * (Redis) keeps `bye` before the disconnect clean-up, `join` before the
+ * `offer` that follows it, and so on. Cheap checks (rate limits, the shape of
+ * the arguments) run at once; everything that reads or writes the state runs
+ * on the chain.
+ */
+
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { pino, type Level, type Logger as PinoLogger } from 'pino';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
+import { describe } from '../errors.js';
+import {
+  Status,
+  type ClientToServerEvents,
+  type CreateHostResponse,
+  type ListHostsResponse,
+  type ServerToClientEvents,
+} from '../protocol/wire.js';
+import { validateHostName } from './hostName.js';
+import { createRequestListener, type Health, type RequestHandler } from './http.js';
+import { resolveLimits, type SignalingLimits } from './limits.js';
+import { TokenBucket, systemClock, type Clock } from './rateLimit.js';
+import { parseClientMessage, toRelayed, type ClientMessage } from './relay.js';
+import { InMemorySignalingState, type SignalingState } from './state.js';
+import {
+  StatsCounter,
+  type MessageDropReason,
+  type RequestRejection,
+  type SignalingStats,
+} from './stats.js';
+
+/** Statuses used in acknowledgements, beyond the protocol's 200/400/409/429. */
+export const ServerStatus = {
+  ...Status,
+  Forbidden: 403,
+  PayloadTooLarge: 413,
+  InternalError: 500,
+} as const;
+
+/**
+ * The acknowledgement of a `message` sent with an ack function (an rxpeer
+ * extension; Extreal clients send none and get none): 200 when relayed,
+ * otherwise why it was dropped.
+ */
+export interface MessageAck {
+  status: number;
+  message: string;
+}
+
+export interface CorsOptions {
+  /** `'*'` (default) or the allowed origins. When not `'*'`, handshakes from other `Origin`s are refused (403), WebSocket included. */
+  origin?: string | readonly string[];
+  /** `Access-Control-Allow-Credentials`. With origin `'*'`, the request's origin is reflected instead of `*`. */
+  credentials?: boolean;
+}
+
+export interface SignalingServerOptions {
+  /** Port to listen on; `0` picks a free one. Default 3010. Ignored when `httpServer` is already listening. */
+  port?: number;
+  /** Address to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /**
+   * An HTTP server to attach to instead of creating one. Socket.IO takes
+   * its path on it; every other route, `/healthz` included, stays the
+   * caller's (see {@link SignalingServer.health}). If it is not listening yet,
+   * it is started on `port`/`host`. `close()` closes it too.
+   */
+  httpServer?: HttpServer;
+  /** Extra routes on the created server: runs after `/healthz`, before `staticDir`. */
+  onRequest?: RequestHandler;
+  /** Serve files from this directory for GET/HEAD requests outside `/socket.io` and `/healthz`. */
+  staticDir?: string;
+  cors?: CorsOptions;
+  /** `true` logs every event (level debug) with pino to stdout; a level logs from it up. Default: silent. */
+  logging?: boolean | Level;
+  /** A pino logger to use instead (overrides `logging`). */
+  logger?: PinoLogger;
+  /** Overrides of {@link DEFAULT_LIMITS}. */
+  limits?: Partial<SignalingLimits>;
+  /** State backend; default in-memory. A passed backend is not closed by `close()`. */
+  state?: SignalingState;
+  /** Socket.IO adapter (for several nodes, later). */
+  adapter?: ServerOptions['adapter'];
+  /** Millisecond clock for the rate limits; specs inject a fake one. */
+  clock?: Clock;
+}
+
+export interface SignalingServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** The address it listens on. */
+  readonly host: string;
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly httpServer: HttpServer;
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
+  readonly state: SignalingState;
+  readonly limits: Readonly<SignalingLimits>;
+  /** Counters since start. */
+  stats(): SignalingStats;
+  /** What `GET /healthz` answers. */
+  health(): Promise<Health>;
+  /** Disconnects every socket, waits for their clean-up, closes the HTTP server. Idempotent. */
+  close(): Promise<void>;
+}
+
+type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+type Ack<T> = (response: T) => void;
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(['create host', 'list hosts', 'message']);
+const DEFAULT_PORT = 3010;
+const DEFAULT_HOST = '127.0.0.1';
+const FORCE_CLOSE_AFTER_MS = 3_000;
+
+function createLogger(options: SignalingServerOptions): PinoLogger {
+  if (options.logger !== undefined) return options.logger;
+  const { logging } = options;
+  if (logging === undefined || logging === false) return pino({ enabled: false });
+  return pino({ name: 'rxpeer-signaling', level: logging === true ? 'debug' : logging });
+}
+
+/** `http://host:port`, with brackets around an IPv6 address. */
+export function formatUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+const lastFunction = (args: readonly unknown[]): ((...response: unknown[]) => void) | undefined => {
+  const last = args[args.length - 1];
+  return typeof last === 'function' ? (last as (...response: unknown[]) => void) : undefined;
+};
+
+function listen(httpServer: HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      httpServer.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      httpServer.off('error', onError);
+      resolve();
+    };
+    httpServer.once('error', onError);
+    httpServer.once('listening', onListening);
+    httpServer.listen(port, host);
+  });
+}
+
+/** Starts a signaling server; resolves once it listens. */
+export async function createSignalingServer(
+  options: SignalingServerOptions = {},
+): Promise<SignalingServer> {
+  const limits = resolveLimits(options.limits);
+  const clock = options.clock ?? systemClock;
+  const log = createLogger(options);
+  const ownsState = options.state === undefined;
+  const state = options.state ?? new InMemorySignalingState();
+  const counters = new StatsCounter();
+  /** Every task still running on a socket's chain, so `close()` can wait for them. */
+  const pending = new Set<Promise<void>>();
+  let closed = false;
+
+  const origin = options.cors?.origin ?? '*';
+  const origins =
+    typeof origin === 'string'
+      ? origin
+          .split(',')
+          .map((o) => o.trim())
+          .filter((o) => o.length > 0)
+      : [...origin];
+  const anyOrigin = origins.length === 0 || origins.includes('*');
+  const allowedOrigins = new Set(origins);
+  const credentials = options.cors?.credentials ?? false;
+
+  // Read lazily: only called once `server` below exists.
+  const sockets = (): number => server.of('/').sockets.size;
+
+  const health = async (): Promise<Health> => {
+    if (closed) return { ok: false, sockets: 0, hosts: 0 };
+    try {
+      const size = await state.size();
+      return { ok: true, sockets: sockets(), hosts: size.hosts };
+    } catch (error) {
+      log.error({ err: describe(error) }, 'health check: state backend failed');
+      return { ok: false, sockets: sockets(), hosts: 0 };
+    }
+  };
+
+  const ownsHttpServer = options.httpServer === undefined;
+  const httpServer =
+    options.httpServer ??
+    createServer(
+      createRequestListener({
+        health,
+        onRequest: options.onRequest,
+        staticDir: options.staticDir,
+        onError: (error: unknown, req: IncomingMessage) =>
+          log.error(
+            { err: describe(error), method: req.method, url: req.url },
+            'http request failed',
+          ),
+      }),
+    );
+  if (ownsHttpServer) {
+    // Slow or never-finished HTTP requests (slowloris) are cut off.
+    httpServer.headersTimeout = 10_000;
+    httpServer.requestTimeout = 30_000;
+  }
+
+  const server = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: limits.maxHttpBufferSize,
+    connectTimeout: limits.connectTimeoutMs,
+    pingInterval: limits.pingIntervalMs,
+    pingTimeout: limits.pingTimeoutMs,
+    cors: { origin: anyOrigin ? (credentials ? true : '*') : [...allowedOrigins], credentials },
+    allowRequest: (req, callback) => {
+      const requestOrigin = req.headers.origin;
+      if (!anyOrigin && requestOrigin !== undefined && !allowedOrigins.has(requestOrigin)) {
+        log.warn({ origin: requestOrigin }, 'handshake refused: origin not allowed');
+        callback('Origin not allowed', false);
+        return;
+      }
+      if (server.engine.clientsCount >= limits.maxClients) {
+        log.warn({ clients: server.engine.clientsCount }, 'handshake refused: server full');
+        callback('Server full', false);
+        return;
+      }
+      callback(null, true);
+    },
+    ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
+  });
+
+  server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
+    log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
+  });
+
+  const notifyLeave = (receivers: readonly string[], id: string): void => {
+    if (receivers.length === 0) return;
+    server.to([...receivers]).emit('user disconnected', { id });
+    counters.userDisconnectedSent += receivers.length;
+  };
+
+  server.on('connection', (socket: ServerSocket) => {
+    const id = socket.id;
+    const slog = log.child({ socket: id });
+    counters.connections += 1;
+    slog.info({ address: socket.handshake.address }, 'connection');
+
+    const messages = new TokenBucket(limits.messageBurst, limits.messageRate, clock);
+    const requests = new TokenBucket(limits.requestBurst, limits.requestRate, clock);
+    const strikes = new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
+    let tail: Promise<void> = Promise.resolve();
+    let cut = false;
+
+    const enqueue = (what: string, task: () => Promise<void>): void => {
+      const run = tail.then(task).catch((error: unknown) => {
+        slog.error({ err: describe(error), task: what }, 'handler failed');
+      });
+      tail = run;
+      pending.add(run);
+      void run.then(() => pending.delete(run));
+    };
+
+    const strike = (why: string): void => {
+      if (cut || strikes.take()) return;
+      cut = true;
+      counters.cutOff += 1;
+      slog.warn({ why }, 'cut off after repeated violations');
+      socket.disconnect(true);
+    };
+
+    /** Counts a request not served with 200; the abusive kinds are strikes. */
+    const rejected = (reason: RequestRejection): void => {
+      counters.rejected[reason] += 1;
+      switch (reason) {
+        case 'no-ack':
+        case 'rate-limited':
+          strike(reason);
+          break;
+        case 'bad-name':
+        case 'wrong-role':
+        case 'name-taken':
+        case 'internal-error':
+          break;
+        default: {
+          const unreachable: never = reason;
+          throw new Error(`unknown rejection ${String(unreachable)}`);
+        }
+      }
+    };
+
+    const drop = (
+      reason: MessageDropReason,
+      detail: string,
+      ack: Ack<MessageAck> | undefined,
+      fields: object = {},
+    ): void => {
+      counters.dropped[reason] += 1;
+      let status: number;
+      switch (reason) {
+        case 'malformed':
+          status = ServerStatus.BadRequest;
+          slog.warn({ reason, detail, ...fields }, 'message dropped');
+          strike(reason);
+          break;
+        case 'rate-limited':
+          status = ServerStatus.TooManyRequests;
+          slog.debug({ reason, ...fields }, 'message dropped');
+          strike(reason);
+          break;
+        case 'sdp-too-large':
+          status = ServerStatus.PayloadTooLarge;
+          slog.warn({ reason, detail, ...fields }, 'message dropped');
+          break;
+        case 'self':
+          status = ServerStatus.BadRequest;
+          slog.debug({ reason, ...fields }, 'message dropped');
+          break;
+        case 'not-in-group':
+        case 'join-refused':
+          status = ServerStatus.Forbidden;
+          slog.debug({ reason, ...fields }, 'message dropped');
+          break;
+        case 'internal-error':
+          status = ServerStatus.InternalError;
+          slog.error({ reason, detail, ...fields }, 'message dropped');
+          break;
+        default: {
+          const unreachable: never = reason;
+          throw new Error(`unknown drop reason ${String(unreachable)}`);
+        }
+      }
+      ack?.({ status, message: detail });
+    };
+
+    const relay = (message: ClientMessage, ack: Ack<MessageAck> | undefined): void => {
+      server.to(message.to).emit('message', toRelayed(message, id));
+      counters.relayed += 1;
+      slog.debug({ type: message.type, to: message.to }, 'message relayed');
+      ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
+    };
+
+    const route = async (
+      message: ClientMessage,
+      ack: Ack<MessageAck> | undefined,
+    ): Promise<void> => {
+      const fields = { type: message.type, to: message.to };
+      if (message.to === id) {
+        drop('self', 'A socket cannot message itself.', ack, fields);
+        return;
+      }
+      if (message.type === 'join') {
+        const joined = await state.joinGroup(id, message.to);
+        switch (joined.kind) {
+          case 'joined':
+            if (joined.left !== undefined) notifyLeave(joined.left.remaining, id);
+            slog.info({ host: message.to }, 'joined group');
+            relay(message, ack);
+            return;
+          case 'already-member':
+            relay(message, ack);
+            return;
+          case 'not-a-host':
+            drop('join-refused', 'The recipient of "join" is not a host.', ack, fields);
+            return;
+          case 'is-host':
+            drop('join-refused', 'A socket that hosts cannot join another group.', ack, fields);
+            return;
+          default: {
+            const unreachable: never = joined;
+            throw new Error(`unknown join result ${JSON.stringify(unreachable)}`);
+          }
+        }
+      }
+      const [mine, theirs] = await Promise.all([state.groupOf(id), state.groupOf(message.to)]);
+      if (mine === undefined || mine !== theirs) {
+        drop('not-in-group', 'The recipient is not in your group.', ack, fields);
+        return;
+      }
+      relay(message, ack);
+    };
+
+    socket.on('create host', (...args: unknown[]) => {
+      const ack = lastFunction(args) as Ack<CreateHostResponse> | undefined;
+      if (ack === undefined) {
+        rejected('no-ack');
+        slog.debug('create host without an ack: ignored');
+        return;
+      }
+      if (!requests.take()) {
+        rejected('rate-limited');
+        ack({ status: ServerStatus.TooManyRequests, message: 'Too many requests; slow down.' });
+        return;
+      }
+      const raw = args.length > 1 ? args[0] : undefined;
+      enqueue('create host', async () => {
+        const valid = validateHostName(raw, limits.maxHostNameLength);
+        if (!valid.ok) {
+          rejected('bad-name');
+          ack({ status: ServerStatus.BadRequest, message: valid.message });
+          slog.info({ status: ServerStatus.BadRequest, why: valid.message }, 'create host');
+          return;
+        }
+        let claim;
+        try {
+          claim = await state.claimHost(id, valid.name);
+        } catch (error) {
+          slog.error({ err: describe(error) }, 'create host: state backend failed');
+          rejected('internal-error');
+          ack({
+            status: ServerStatus.InternalError,
+            message: 'The server could not create the host; try again.',
+          });
+          return;
+        }
+        const name = claim.name;
+        switch (claim.kind) {
+          case 'claimed':
+            counters.hostsCreated += 1;
+            ack({ status: ServerStatus.Ok, message: `Host has been created. host: ${name}` });
+            break;
+          case 'already-yours':
+            counters.hostsCreated += 1;
+            ack({
+              status: ServerStatus.Ok,
+              message: `Host has already been created by this socket. host: ${name}`,
+            });
+            break;
+          case 'taken':
+            rejected('name-taken');
+            ack({ status: ServerStatus.Conflict, message: `Host already exists. host: ${name}` });
+            break;
+          case 'hosting-other':
+            rejected('wrong-role');
+            ack({
+              status: ServerStatus.BadRequest,
+              message: `This socket already hosts "${claim.current}"; one host per socket.`,
+            });
+            break;
+          case 'member':
+            rejected('wrong-role');
+            ack({
+              status: ServerStatus.BadRequest,
+              message: 'This socket has joined a group; a socket either hosts or joins.',
+            });
+            break;
+          default: {
+            const unreachable: never = claim;
+            throw new Error(`unknown claim result ${JSON.stringify(unreachable)}`);
+          }
+        }
+        slog.info({ name, result: claim.kind }, 'create host');
+      });
+    });
+
+    socket.on('list hosts', (...args: unknown[]) => {
+      const ack = lastFunction(args) as Ack<ListHostsResponse> | undefined;
+      if (ack === undefined) {
+        rejected('no-ack');
+        slog.debug('list hosts without an ack: ignored');
+        return;
+      }
+      if (!requests.take()) {
+        rejected('rate-limited');
+        ack({
+          status: ServerStatus.TooManyRequests,
+          hosts: [],
+          message: 'Too many requests; slow down.',
+        });
+        return;
+      }
+      enqueue('list hosts', async () => {
+        let hosts;
+        try {
+          hosts = await state.listHosts();
+        } catch (error) {
+          slog.error({ err: describe(error) }, 'list hosts: state backend failed');
+          rejected('internal-error');
+          ack({
+            status: ServerStatus.InternalError,
+            hosts: [],
+            message: 'The server could not list the hosts; try again.',
+          });
+          return;
+        }
+        counters.hostsListed += 1;
+        ack({ status: ServerStatus.Ok, hosts });
+        slog.debug({ hosts: hosts.length }, 'list hosts');
+      });
+    });
+
+    socket.on('message', (...args: unknown[]) => {
+      const ack =
+        args.length > 1 || typeof args[0] === 'function'
+          ? (lastFunction(args) as Ack<MessageAck> | undefined)
+          : undefined;
+      if (!messages.take()) {
+        drop('rate-limited', 'Too many messages; slow down.', ack);
+        return;
+      }
+      const raw = typeof args[0] === 'function' ? undefined : args[0];
+      const parsed = parseClientMessage(raw, limits);
+      if (!parsed.ok) {
+        drop(parsed.reason, parsed.detail, ack);
+        return;
+      }
+      enqueue('message', async () => {
+        try {
+          await route(parsed.message, ack);
+        } catch (error) {
+          drop('internal-error', 'The server could not route the message.', ack, {
+            err: describe(error),
+          });
+        }
+      });
+    });
+
+    socket.onAny((event: unknown) => {
+      if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
+      counters.unknownEvents += 1;
+      slog.debug(
+        { event: typeof event === 'string' ? event.slice(0, 64) : typeof event },
+        'unknown event ignored',
+      );
+      if (!messages.take()) strike('rate-limited');
+    });
+
+    socket.on('error', (error: Error) => slog.warn({ err: error.message }, 'socket error'));
+
+    socket.on('disconnect', (reason: string) => {
+      slog.info({ reason }, 'disconnect');
+      enqueue('disconnect', async () => {
+        const departure = await state.removeSocket(id);
+        switch (departure.kind) {
+          case 'host':
+            slog.info(
+              { name: departure.name, members: departure.members.length },
+              'host left; group dissolved',
+            );
+            notifyLeave(departure.members, id);
+            break;
+          case 'member':
+            notifyLeave(departure.remaining, id);
+            break;
+          case 'none':
+            break;
+          default: {
+            const unreachable: never = departure;
+            throw new Error(`unknown departure ${JSON.stringify(unreachable)}`);
+          }
+        }
+      });
+    });
+  });
+
+  const host = options.host ?? DEFAULT_HOST;
+  if (!httpServer.listening) {
+    try {
+      await listen(httpServer, options.port ?? DEFAULT_PORT, host);
+    } catch (error) {
+      server.engine.close();
+      if (ownsState) await state.close();
+      throw error;
+    }
+  }
+  const address = httpServer.address();
+  const port =
+    typeof address === 'object' && address !== null ? address.port : (options.port ?? DEFAULT_PORT);
+  const boundHost = typeof address === 'object' && address !== null ? address.address : host;
+  log.info({ url: formatUrl(boundHost, port) }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      const forceTimer = setTimeout(() => httpServer.closeAllConnections(), FORCE_CLOSE_AFTER_MS);
+      forceTimer.unref();
+      await new Promise<void>((resolve) => {
+        void server.close((error?: Error) => {
+          if (
+            error !== undefined &&
+            (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING'
+          ) {
+            log.warn({ err: error.message }, 'http server close failed');
+          }
+          resolve();
+        });
+        httpServer.closeIdleConnections();
+      });
+      clearTimeout(forceTimer);
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      if (ownsState) await state.close();
+      log.info('closed');
+    })();
+    return closing;
+  };
+
+  return {
+    port,
+    host: boundHost,
+    url: formatUrl(boundHost, port),
+    httpServer,
+    io: server,
+    state,
+    limits,
+    stats: () => counters.snapshot(sockets()),
+    health,
+    close,
+  };
+}
