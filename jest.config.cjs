@@ -13,6 +13,7 @@ module.exports = {
     '^rxpeer/(server|bridge)$': '<rootDir>/src/$1/index.ts',
   },
   testTimeout: 30000,
+  globalSetup: '<rootDir>/spec/helpers/globalSetup.cjs',
   // Real servers and engines: keep the machine's two cores from thrashing.
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/spec/helpers/summaryReporter.cjs'],

@@ -236,4 +236,17 @@ describe('PeerClient mesh flows (fake socket, fake peer connections)', () => {
     expect(h.net.all.filter((pc) => pc.localDescription?.sdp?.startsWith('offer'))).toHaveLength(1);
     expect(errors.values.map((e) => e.code)).toEqual(['INVALID_MESSAGE', 'INVALID_MESSAGE']);
   });
+
+  it('asks only one end of a pair to offer when two joins race (one connection per pair)', async () => {
+    const { hostId } = await startHost();
+    const a = h.make();
+    const b = h.make();
+    const started = Promise.all([next(a.started$), next(b.started$)]);
+    await Promise.all([a.startClient(hostId), b.startClient(hostId)]);
+    const [aId, bId] = await started;
+    await next(a.peers$, (m) => m.size === 2 && [...m.values()].every((p) => p.iceConnectionState === 'connected'));
+    await next(b.peers$, (m) => m.size === 2 && [...m.values()].every((p) => p.iceConnectionState === 'connected'));
+    expect(h.hub.trace((m) => m.type === 'call me')).toHaveLength(1);
+    expect(h.hub.trace((m) => m.type === 'offer' && (m.to === aId || m.to === bId)).filter((l) => !l.startsWith(`offer ${hostId}`))).toHaveLength(1);
+  });
 });

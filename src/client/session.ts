@@ -449,19 +449,23 @@ export class Session {
 
   /** Offerer side: `join` (host; `joinCaps` set) or `call me` (member). */
   private offer$(peer: string, mode: IceMode, joinCaps?: readonly Capability[]): Observable<unknown> {
-    return this.createPeer$(peer, true, mode).pipe(
-      concatMap(({ pc }) => createAndSetOffer$(pc).pipe(concatMap(() => this.sdpToSend$(pc, mode, 'offer', peer)))),
-      tap((sdp) => {
-        this.send({ type: 'offer', to: peer, sdp, caps: this.caps });
-        if (joinCaps !== undefined) {
+    return defer(() => {
+      // The members already there when the newcomer is registered: only they are asked to offer
+      // to it. A member registered later gets its own `call me` for this newcomer instead, so
+      // two joins racing never make both ends of one pair offer (CHECKLIST 26).
+      const earlier = joinCaps === undefined ? [] : [...this.registry.keys()];
+      return this.createPeer$(peer, true, mode).pipe(
+        concatMap(({ pc }) => createAndSetOffer$(pc).pipe(concatMap(() => this.sdpToSend$(pc, mode, 'offer', peer)))),
+        tap((sdp) => {
+          this.send({ type: 'offer', to: peer, sdp, caps: this.caps });
           // PROTOCOL §4: the host asks every member already there to offer to the newcomer,
           // passing the newcomer's capabilities along (old clients skip the field).
-          for (const member of this.registry.keys()) {
-            if (member !== peer) this.send({ type: 'call me', to: member, me: peer, caps: [...joinCaps] });
+          for (const member of earlier) {
+            if (this.registry.has(member)) this.send({ type: 'call me', to: member, me: peer, caps: [...(joinCaps ?? [])] });
           }
-        }
-      }),
-    );
+        }),
+      );
+    });
   }
 
   /** Answerer side. */
