@@ -15,6 +15,7 @@ import {
   firstValueFrom,
   map,
   race,
+  skip,
   take,
   tap,
   throwError,
@@ -42,7 +43,7 @@ import {
   type CreateHostResponse,
   type HostInfo,
 } from '../protocol/wire.js';
-import { connected$, disconnect$, request$, type SignalingSocket } from '../streams/signaling.js';
+import { connected$, disconnect$, request$, socketEvent$, type SignalingSocket } from '../streams/signaling.js';
 import { Session, type SessionRole } from './session.js';
 import type {
   ClientEvent,
@@ -133,6 +134,13 @@ export class PeerClient {
   readonly connectFailed$: Observable<string>;
   /** An established signaling connection dropped (never for a stop the app asked for); the reason. */
   readonly disconnected$: Observable<string>;
+  /**
+   * The signaling connection came back after a drop (socket.io reconnects
+   * with backoff when `socketOptions.reconnection` is on, its default); the
+   * new socket id. Peer connections stayed up; a host has claimed its name
+   * again, and peers re-learnt each other's ids over rxpeer's control channel.
+   */
+  readonly reconnected$: Observable<string>;
   /** A peer id, just before its peer connection is made. */
   readonly userConnecting$: Observable<string>;
   /** A peer id, just before its peer connection is closed. */
@@ -175,6 +183,7 @@ export class PeerClient {
     this.startFailed$ = on('startFailed').pipe(map(() => undefined));
     this.connectFailed$ = on('connectFailed').pipe(map((e) => e.reason));
     this.disconnected$ = on('disconnected').pipe(map((e) => e.reason));
+    this.reconnected$ = on('reconnected').pipe(map((e) => e.id));
     this.userConnecting$ = on('userConnecting').pipe(map((e) => e.id));
     this.userDisconnecting$ = on('userDisconnecting').pipe(map((e) => e.id));
     this.pcCreate$ = on('pcCreate').pipe(map(({ id, isOffer, pc }) => ({ id, isOffer, pc })));
@@ -406,6 +415,14 @@ export class PeerClient {
         this.log.info('signaling disconnected', { reason });
         this.events$.next({ type: 'disconnected', reason });
       });
+    watch.add(
+      socketEvent$(socket, 'connect')
+        .pipe(skip(1))
+        .subscribe(() => {
+          this.log.info('signaling reconnected', { id: socket.id });
+          this.events$.next({ type: 'reconnected', id: socket.id ?? '' });
+        }),
+    );
     this.link = { socket, watch };
     return this.link;
   }
@@ -437,6 +454,7 @@ export class PeerClient {
       pcConfig: this.config.pcConfig ?? {},
       vanillaIceTimeout: this.vanillaIceTimeout,
       p2pTimeout: this.p2pTimeout,
+      requestTimeout: this.requestTimeout,
       trickle: this.config.trickle ?? true,
       controlChannel: this.config.controlChannel ?? true,
       heartbeatInterval: this.heartbeatInterval,

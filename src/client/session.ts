@@ -34,6 +34,8 @@ import {
 import {
   HookError,
   HostLeftError,
+  HostNameAlreadyExistsError,
+  ServerRejectedError,
   InvalidMessageError,
   NegotiationError,
   RxpeerError,
@@ -45,13 +47,15 @@ import { iceConnected } from '../operators/iceConnected.js';
 import { runHooks } from '../operators/runHooks.js';
 import { startTimeout } from '../operators/startTimeout.js';
 import { startedCondition } from '../operators/startedCondition.js';
-import type { Capability, OutgoingMessage, SignalMessage, WireCandidate } from '../protocol/wire.js';
+import { Status, parseCreateHostResponse, type Capability, type OutgoingMessage, type SignalMessage, type WireCandidate } from '../protocol/wire.js';
+import { ackTimeout } from '../operators/ackTimeout.js';
 import {
   channelClosed$,
   channelOpen$,
   controlChannel$,
   controlMessages$,
   heartbeat$,
+  sendControl,
 } from '../streams/control.js';
 import {
   addIceCandidate$,
@@ -65,7 +69,7 @@ import {
   setRemoteDescription$,
   type PeerConnection,
 } from '../streams/peer.js';
-import { messages$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
+import { messages$, request$, socketEvent$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
 import type { ClientEvent, IceMode, PcCloseHook, PcCreateHook, PeerState } from './types.js';
 
 /** A local candidate as it goes on the wire. */
@@ -88,6 +92,7 @@ export interface SessionContext {
   readonly pcConfig: RTCConfiguration;
   readonly vanillaIceTimeout: number;
   readonly p2pTimeout: number;
+  readonly requestTimeout: number;
   /** Offer trickle ICE to peers that announce it (issue 9); vanilla ICE with everyone else. */
   readonly trickle: boolean;
   /** Open rxpeer's control channel on every connection this side offers, with a heartbeat. */
@@ -110,6 +115,8 @@ interface PeerEntry {
   readonly isOffer: boolean;
   readonly mode: IceMode;
   readonly watch: Subscription;
+  /** rxpeer's control channel with this peer, once open (it carries id changes after a reconnect). */
+  control?: RTCDataChannel;
   /** Remote candidates that came before the remote description, applied in order once it is set. */
   readonly pending: (WireCandidate | null)[];
   state: PeerState;
@@ -129,6 +136,14 @@ type PeerCommand =
 export class Session {
   private readonly registry = new Map<string, PeerEntry>();
   private readonly early = new Map<string, (WireCandidate | null)[]>();
+  /**
+   * After a signaling reconnect, sockets get new ids, but peers keep knowing
+   * each other by the ids they first had: `aliases` maps a new signaling id
+   * to that stable peer id, `routes` maps the stable id to where it is now.
+   */
+  private readonly aliases = new Map<string, string>();
+  private readonly routes = new Map<string, string>();
+  private stableSelf = '';
   private readonly internal$ = new Subject<PeerCommand>();
   private readonly peerGone$ = new Subject<string>();
   private readonly subscription = new Subscription();
@@ -141,20 +156,43 @@ export class Session {
 
   /** Subscribes the session's streams. Call once, right after the socket connected. */
   start(): void {
+    this.stableSelf = this.ctx.socket.id ?? '';
     this.subscription.add(this.peerWork$().subscribe());
+    this.subscription.add(this.reconnects$().subscribe());
     if (this.ctx.role.role === 'client') {
       this.subscription.add(this.clientStart$(this.ctx.role.hostId).subscribe());
     }
   }
 
-  /** The id of this end (its socket id). */
+  /** The id this end started with (its socket id then); peers know it by this id. */
   private get selfId(): string {
-    return this.ctx.socket.id ?? '';
+    return this.stableSelf;
   }
 
+  /** The stable id of whoever sent from `signalingId`. */
+  private alias(signalingId: string): string {
+    return this.aliases.get(signalingId) ?? signalingId;
+  }
+
+  /** The signaling id at which the peer known as `peer` is now. */
+  private routeTo(peer: string): string {
+    return this.routes.get(peer) ?? peer;
+  }
+
+  /**
+   * Sends a message to a peer (by its stable id). While the socket is down
+   * nothing is queued: messages held across a reconnect would go to ids that
+   * no longer exist (CHECKLIST 29); the work is redone from the new state.
+   */
   private send(message: OutgoingMessage): void {
-    this.log.debug('send', { type: message.type, to: message.to });
-    this.ctx.socket.emit('message', message);
+    if (!this.ctx.socket.connected) {
+      this.log.debug('dropped a message while signaling is down', { type: message.type, to: message.to });
+      return;
+    }
+    const routed: OutgoingMessage = { ...message, to: this.routeTo(message.to) };
+    if (typeof message.me === 'string' && message.type === 'call me') routed.me = this.routeTo(message.me);
+    this.log.debug('send', { type: routed.type, to: routed.to });
+    this.ctx.socket.emit('message', routed);
   }
 
   private report(error: RxpeerError): void {
@@ -180,8 +218,10 @@ export class Session {
           case 'unknown':
             this.log.debug('ignored a message of unknown type', { type: result.type, from: result.from });
             return EMPTY;
-          case 'message':
-            return this.accept(result.message) ? of(this.route(result.message)) : EMPTY;
+          case 'message': {
+            const message = this.unalias(result.message);
+            return this.accept(message) ? of(this.route(message)) : EMPTY;
+          }
           default: {
             const unreachable: never = result;
             return unreachable;
@@ -195,7 +235,7 @@ export class Session {
           this.report(idOrError);
           return EMPTY;
         }
-        return of({ kind: 'leave', peer: idOrError, reason: 'user disconnected' });
+        return of({ kind: 'leave', peer: this.alias(idOrError), reason: 'user disconnected' });
       }),
     );
     return merge(wire$, left$, this.internal$);
@@ -229,6 +269,15 @@ export class Session {
       this.log.debug('ignored a message this end does not take', { type: message.type, from: message.from });
     }
     return ok;
+  }
+
+  /** Rewrites signaling ids into stable peer ids; a rejoin (`join` naming its old id) records the new route. */
+  private unalias(message: SignalMessage): SignalMessage {
+    if (message.type === 'join' && message.was !== undefined && this.registry.has(message.was)) {
+      this.rebind(message.was, message.from);
+    }
+    const from = this.alias(message.from);
+    return message.type === 'call me' ? { ...message, from, me: this.alias(message.me) } : { ...message, from };
   }
 
   private route(message: SignalMessage): PeerCommand {
@@ -281,7 +330,13 @@ export class Session {
     const { message } = command;
     switch (message.type) {
       case 'join':
-        if (entry !== undefined) return this.invalid('a duplicate "join"', message);
+        if (entry !== undefined) {
+          if (message.was === peer) {
+            this.log.info('peer rejoined the group after a reconnect', { id: peer, now: this.routeTo(peer) });
+            return EMPTY;
+          }
+          return this.invalid('a duplicate "join"', message);
+        }
         return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps));
       case 'call me':
         // PROTOCOL §4: nothing when a peer connection with `me` exists. The host passed `me`'s caps along.
@@ -387,8 +442,15 @@ export class Session {
     return controlChannel$(pc, isOffer).pipe(
       switchMap((channel) => channelOpen$(channel)),
       switchMap((channel) => {
+        entry.control = channel;
         const received$ = controlMessages$(channel);
         return merge(
+          received$.pipe(
+            tap((message) => {
+              if (message.t === 'id') this.rebind(id, message.id);
+            }),
+            ignoreElements(),
+          ),
           heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
             tap((rtt) => {
               entry.state = { ...entry.state, rtt };
@@ -544,6 +606,79 @@ export class Session {
         }),
       );
     });
+  }
+
+  // -------------------------------------------------------------------------
+  // Signaling reconnects: P2P links stay; ids are re-learnt.
+
+  /**
+   * `peer` (a stable id) is now at signaling id `signalingId`. For a client
+   * whose host moved, it rejoins the host's group on the server.
+   */
+  private rebind(peer: string, signalingId: string): void {
+    if (this.routeTo(peer) === signalingId) return;
+    for (const [old, stable] of this.aliases) if (stable === peer) this.aliases.delete(old);
+    if (signalingId !== peer) {
+      this.aliases.set(signalingId, peer);
+      this.routes.set(peer, signalingId);
+    } else {
+      this.routes.delete(peer);
+    }
+    this.log.info('peer has a new signaling id', { id: peer, now: signalingId });
+    if (this.ctx.role.role === 'client' && peer === this.ctx.role.hostId) this.rejoin();
+  }
+
+  /** A client asks the server to put its current socket back in its host's group. */
+  private rejoin(): void {
+    if (this.ctx.role.role !== 'client') return;
+    this.send({ type: 'join', to: this.ctx.role.hostId, me: this.selfId, caps: this.caps });
+  }
+
+  /** Tells every rxpeer peer this side's new signaling id, over the control channels. */
+  private announceId(): void {
+    const id = this.ctx.socket.id;
+    if (id === undefined) return;
+    for (const entry of this.registry.values()) {
+      if (entry.control !== undefined) sendControl(entry.control, { t: 'id', id });
+    }
+  }
+
+  /**
+   * Every `connect` after the first is a reconnect with a new socket id: a
+   * host claims its name again, then everyone announces the new id to its
+   * peers; a client whose host's new id is known rejoins its group.
+   */
+  private reconnects$(): Observable<never> {
+    const { socket, role } = this.ctx;
+    return socketEvent$(socket, 'connect').pipe(
+      concatMap(() => {
+        this.log.info('signaling reconnected', { id: socket.id, was: this.selfId });
+        if (role.role === 'client') {
+          this.announceId();
+          if (this.routes.has(role.hostId)) this.rejoin();
+          return EMPTY;
+        }
+        return request$(socket, 'create host', role.name).pipe(
+          ackTimeout(this.ctx.requestTimeout, 'create host', this.ctx.scheduler),
+          tap((raw) => {
+            const response = parseCreateHostResponse(raw);
+            if (response?.status === Status.Ok) {
+              this.log.info('host name claimed again after a reconnect', { name: role.name, id: socket.id });
+              this.announceId();
+            } else if (response?.status === Status.Conflict) {
+              this.report(new HostNameAlreadyExistsError(role.name, response.message));
+            } else {
+              this.report(new ServerRejectedError('create host', response?.status ?? 0, response?.message ?? 'malformed response'));
+            }
+          }),
+          catchError((error: unknown) => {
+            if (error instanceof RxpeerError) this.report(error);
+            return EMPTY;
+          }),
+        );
+      }),
+      ignoreElements(),
+    );
   }
 
   // -------------------------------------------------------------------------

@@ -84,6 +84,7 @@ export type ClientEvent =
   | { type: 'startFailed'; error: RxpeerError }
   | { type: 'connectFailed'; reason: string }
   | { type: 'disconnected'; reason: string }
+  | { type: 'reconnected'; id: string }
   | { type: 'userConnecting'; id: string }
   | { type: 'userDisconnecting'; id: string }
   | { type: 'pcCreate'; id: string; isOffer: boolean; pc: RTCPeerConnection }

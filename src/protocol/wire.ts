@@ -95,7 +95,7 @@ interface Base {
 }
 
 export type SignalMessage =
-  | (Base & { type: 'join' })
+  | (Base & { type: 'join'; was?: string })
   | (Base & { type: 'call me'; me: string })
   | (Base & { type: 'offer'; sdp: string })
   | (Base & { type: 'answer'; sdp: string })
@@ -167,6 +167,9 @@ export function parseRelayedMessage(raw: unknown): ParseResult {
   const base = { from, to, caps };
   switch (type) {
     case 'join':
+      // rxpeer extension: `me` on a `join` names the id the sender had before its
+      // signaling connection was renewed (a rejoin). Extreal hosts ignore it.
+      return { kind: 'message', message: isNonEmptyString(raw.me) ? { ...base, type, was: raw.me } : { ...base, type } };
     case 'done':
     case 'bye':
       return { kind: 'message', message: { ...base, type } };

@@ -5,7 +5,8 @@
  * heartbeat (liveness and round-trip time) between rxpeer peers.
  *
  * Wire format: JSON text, `{"t":"ping","at":<ms>}` answered by
- * `{"t":"pong","at":<same ms>}`. Anything else is ignored.
+ * `{"t":"pong","at":<same ms>}`; `{"t":"id","id":"<socket id>"}` tells the
+ * peer this side's new signaling id after a reconnect. Anything else is ignored.
  */
 import { EMPTY, Observable, filter, interval, map, merge, mergeMap, of, share, take, type SchedulerLike } from 'rxjs';
 import { event$, type PeerConnection } from './peer.js';
@@ -13,15 +14,16 @@ import { event$, type PeerConnection } from './peer.js';
 /** The label of rxpeer's own data channel. Apps that filter channels by label never see it as theirs. */
 export const CONTROL_CHANNEL_LABEL = 'rxpeer-control';
 
-export type ControlMessage = { t: 'ping'; at: number } | { t: 'pong'; at: number };
+export type ControlMessage = { t: 'ping'; at: number } | { t: 'pong'; at: number } | { t: 'id'; id: string };
 
 export function parseControlMessage(data: unknown): ControlMessage | undefined {
   if (typeof data !== 'string' || data.length > 256) return undefined;
   try {
     const value: unknown = JSON.parse(data);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { t, at } = value as Record<string, unknown>;
+    const { t, at, id } = value as Record<string, unknown>;
     if ((t === 'ping' || t === 'pong') && typeof at === 'number' && Number.isFinite(at)) return { t, at };
+    if (t === 'id' && typeof id === 'string' && id.length > 0 && id.length <= 64) return { t, id };
   } catch {
     return undefined;
   }
@@ -66,7 +68,8 @@ export function controlMessages$(channel: RTCDataChannel): Observable<ControlMes
   );
 }
 
-function trySend(channel: RTCDataChannel, message: ControlMessage): void {
+/** Sends a control message if the channel is open; a channel closing meanwhile is not an error. */
+export function sendControl(channel: RTCDataChannel, message: ControlMessage): void {
   if (channel.readyState !== 'open') return;
   try {
     channel.send(JSON.stringify(message));
@@ -87,17 +90,25 @@ export function heartbeat$(
 ): Observable<number> {
   const pings$ = interval(intervalMs, scheduler).pipe(
     mergeMap(() => {
-      trySend(channel, { t: 'ping', at: scheduler.now() });
+      sendControl(channel, { t: 'ping', at: scheduler.now() });
       return EMPTY;
     }),
   );
   const replies$ = received$.pipe(
     mergeMap((message) => {
-      if (message.t === 'ping') {
-        trySend(channel, { t: 'pong', at: message.at });
-        return EMPTY;
+      switch (message.t) {
+        case 'ping':
+          sendControl(channel, { t: 'pong', at: message.at });
+          return EMPTY;
+        case 'pong':
+          return of(Math.max(0, scheduler.now() - message.at));
+        case 'id':
+          return EMPTY;
+        default: {
+          const unreachable: never = message;
+          return unreachable;
+        }
       }
-      return of(Math.max(0, scheduler.now() - message.at));
     }),
   );
   return merge(pings$, replies$);
