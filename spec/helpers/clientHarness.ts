@@ -1,4 +1,4 @@
-import { firstValueFrom, filter, take, timeout, type Observable } from 'rxjs';
+import { firstValueFrom, filter, take, throwError, timeout, type Observable } from 'rxjs';
 import { PeerClient } from '../../src/client/PeerClient';
 import type { PeerClientConfig } from '../../src/client/types';
 import { FakeHub } from './fakeSignaling';
@@ -36,7 +36,14 @@ export function harness(): Harness {
 
 /** The next value of a stream, or a clear failure after `ms`. */
 export function next<T>(source: Observable<T>, predicate: (value: T) => boolean = () => true, ms = 2000): Promise<T> {
-  return firstValueFrom(source.pipe(filter(predicate), take(1), timeout(ms)));
+  const origin = new Error('next(): nothing came').stack?.split('\n').slice(2, 4).join(' | ') ?? '';
+  return firstValueFrom(
+    source.pipe(
+      filter(predicate),
+      take(1),
+      timeout({ first: ms, with: () => throwError(() => new Error(`nothing matching came within ${ms} ms (${origin.trim()})`)) }),
+    ),
+  );
 }
 
 /** Collects every value of a stream into an array (unsubscribe with the returned function). */

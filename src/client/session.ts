@@ -144,6 +144,13 @@ export class Session {
   private readonly aliases = new Map<string, string>();
   private readonly routes = new Map<string, string>();
   private stableSelf = '';
+  /**
+   * Host side: members whose socket is new and has not rejoined the group on
+   * the server yet. A `call me` sent to them now would be dropped by the
+   * server, so it waits in `deferredCallMe` (member → newcomer → its caps).
+   */
+  private readonly unconfirmed = new Set<string>();
+  private readonly deferredCallMe = new Map<string, Map<string, Capability[]>>();
   private readonly internal$ = new Subject<PeerCommand>();
   private readonly peerGone$ = new Subject<string>();
   private readonly subscription = new Subscription();
@@ -333,6 +340,10 @@ export class Session {
         if (entry !== undefined) {
           if (message.was === peer) {
             this.log.info('peer rejoined the group after a reconnect', { id: peer, now: this.routeTo(peer) });
+            this.unconfirmed.delete(peer);
+            const held = this.deferredCallMe.get(peer);
+            this.deferredCallMe.delete(peer);
+            for (const [newcomer, caps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, caps);
             return EMPTY;
           }
           return this.invalid('a duplicate "join"', message);
@@ -523,11 +534,22 @@ export class Session {
           // PROTOCOL §4: the host asks every member already there to offer to the newcomer,
           // passing the newcomer's capabilities along (old clients skip the field).
           for (const member of earlier) {
-            if (this.registry.has(member)) this.send({ type: 'call me', to: member, me: peer, caps: [...(joinCaps ?? [])] });
+            if (this.registry.has(member)) this.callMe(member, peer, [...(joinCaps ?? [])]);
           }
         }),
       );
     });
+  }
+
+  /** Asks `member` to offer to `newcomer`, or holds the request until the member has rejoined. */
+  private callMe(member: string, newcomer: string, caps: Capability[]): void {
+    if (this.unconfirmed.has(member)) {
+      const held = this.deferredCallMe.get(member) ?? new Map<string, Capability[]>();
+      held.set(newcomer, caps);
+      this.deferredCallMe.set(member, held);
+      return;
+    }
+    this.send({ type: 'call me', to: member, me: newcomer, caps });
   }
 
   /** Answerer side. */
@@ -595,6 +617,9 @@ export class Session {
       const entry = this.registry.get(id);
       if (entry === undefined) return EMPTY;
       this.registry.delete(id);
+      this.unconfirmed.delete(id);
+      this.deferredCallMe.delete(id);
+      for (const held of this.deferredCallMe.values()) held.delete(id);
       entry.watch.unsubscribe();
       this.log.info('user disconnecting', { id, reason });
       this.ctx.events$.next({ type: 'userDisconnecting', id });
@@ -625,6 +650,7 @@ export class Session {
       this.routes.delete(peer);
     }
     this.log.info('peer has a new signaling id', { id: peer, now: signalingId });
+    if (this.ctx.role.role === 'host') this.unconfirmed.add(peer);
     if (this.ctx.role.role === 'client' && peer === this.ctx.role.hostId) this.rejoin();
   }
 
@@ -654,8 +680,9 @@ export class Session {
       concatMap(() => {
         this.log.info('signaling reconnected', { id: socket.id, was: this.selfId });
         if (role.role === 'client') {
+          // Back in the host's group: at its known id now, and again when the host announces a new one.
           this.announceId();
-          if (this.routes.has(role.hostId)) this.rejoin();
+          this.rejoin();
           return EMPTY;
         }
         return request$(socket, 'create host', role.name).pipe(
@@ -664,6 +691,8 @@ export class Session {
             const response = parseCreateHostResponse(raw);
             if (response?.status === Status.Ok) {
               this.log.info('host name claimed again after a reconnect', { name: role.name, id: socket.id });
+              // The server forgot the group: every member must rejoin before it can be asked to offer.
+              for (const member of this.registry.keys()) this.unconfirmed.add(member);
               this.announceId();
             } else if (response?.status === Status.Conflict) {
               this.report(new HostNameAlreadyExistsError(role.name, response.message));
