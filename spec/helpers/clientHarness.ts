@@ -37,13 +37,16 @@ export function harness(): Harness {
 /** The next value of a stream, or a clear failure after `ms`. */
 export function next<T>(source: Observable<T>, predicate: (value: T) => boolean = () => true, ms = 2000): Promise<T> {
   const origin = new Error('next(): nothing came').stack?.split('\n').slice(2, 4).join(' | ') ?? '';
-  return firstValueFrom(
+  const promise = firstValueFrom(
     source.pipe(
       filter(predicate),
       take(1),
       timeout({ first: ms, with: () => throwError(() => new Error(`nothing matching came within ${ms} ms (${origin.trim()})`)) }),
     ),
   );
+  // A test that failed before awaiting this must not crash the run with an unhandled rejection.
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** Collects every value of a stream into an array (unsubscribe with the returned function). */

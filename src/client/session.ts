@@ -344,7 +344,12 @@ export class Session {
             const held = this.deferredCallMe.get(peer);
             this.deferredCallMe.delete(peer);
             for (const [newcomer, caps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, caps);
-            return EMPTY;
+            if (entry.state.connectionState === 'connected') return EMPTY;
+            // Its signaling dropped mid-negotiation: what we sent may be lost, so negotiate afresh.
+            return concat(
+              this.closePeer$(peer, 'rejoined before the connection was up'),
+              this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))),
+            );
           }
           return this.invalid('a duplicate "join"', message);
         }
@@ -353,7 +358,16 @@ export class Session {
         // PROTOCOL §4: nothing when a peer connection with `me` exists. The host passed `me`'s caps along.
         return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))) : EMPTY;
       case 'offer':
-        if (entry !== undefined) return this.invalid('an "offer" for a peer that already has a connection', message);
+        if (entry !== undefined) {
+          if (entry.isOffer || entry.state.connectionState === 'connected') {
+            return this.invalid('an "offer" for a peer that already has a connection', message);
+          }
+          // A fresh offer for a connection that never came up (the offerer renegotiates after a reconnect).
+          return concat(
+            this.closePeer$(peer, 'replaced by a fresh offer'),
+            this.guard(peer, 'answer', this.answer$(peer, message.sdp, this.modeWith(message.caps))),
+          );
+        }
         return this.guard(peer, 'answer', this.answer$(peer, message.sdp, this.modeWith(message.caps)));
       case 'answer':
         if (entry === undefined || !entry.isOffer || entry.pc.signalingState !== 'have-local-offer') {
