@@ -1,0 +1,153 @@
+/**
+ * A browser peer (Chromium, default flags: host candidates hidden behind
+ * mDNS names, as in users' Chrome) and a Node peer (@roamhq/wrtc) meet
+ * through one signaling server on loopback, in both roles.
+ *
+ * What makes it work: the browser's `<uuid>.local` candidate is useless to
+ * the Node engine (it cannot resolve mDNS names), but the browser has the
+ * Node side's real addresses and sends connectivity checks to them; the Node
+ * side learns the browser's address from those checks as a peer-reflexive
+ * (`prflx`) candidate and answers there. The specs assert exactly that.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createSignalingServer, type SignalingServer } from '../../src/server';
+import { PeerClient } from '../../src/client/PeerClient';
+import { attachChat, type Chat } from '../helpers/chat';
+import { next } from '../helpers/clientHarness';
+import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
+import {
+  buildTestPage,
+  launchChromium,
+  selectedRemoteCandidateType,
+  tempDir,
+  until,
+  watchPageErrors,
+} from '../helpers/browser';
+
+jest.setTimeout(90_000);
+
+describe('a Chromium peer and a Node peer on default Chromium flags (mDNS)', () => {
+  const page$ = tempDir('interop-page');
+  let browser: Browser;
+  let server: SignalingServer;
+  let context: BrowserContext | undefined;
+  let node: PeerClient | undefined;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    buildTestPage(page$.path);
+    // Chromium first: when it is missing, nothing else is left running.
+    browser = await launchChromium();
+    server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: page$.path });
+  });
+
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    await node?.dispose();
+    node = undefined;
+    expect(openPeerConnections()).toEqual([]);
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    page$.remove();
+  });
+
+  async function openPage(): Promise<Page> {
+    resetTracking();
+    context = await browser.newContext();
+    const page = await context.newPage();
+    watchPageErrors(page, 'browser peer', pageErrors);
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => typeof window.harness === 'object');
+    return page;
+  }
+
+  function nodePeer(): { client: PeerClient; chat: Chat; pcs: Map<string, RTCPeerConnection> } {
+    const client = new PeerClient({ url: server.url }, { createPeerConnection });
+    node = client;
+    const pcs = new Map<string, RTCPeerConnection>();
+    client.pcCreate$.subscribe(({ id, pc }) => pcs.set(id, pc));
+    return { client, chat: attachChat(client), pcs };
+  }
+
+  /** The selected pair's remote candidate type, once the engine has selected one. */
+  async function selectedType(pc: RTCPeerConnection): Promise<string | undefined> {
+    let type: string | undefined;
+    await until(
+      async () => (type = await selectedRemoteCandidateType(pc)) !== undefined,
+      10_000,
+      () => 'a selected candidate pair',
+    );
+    return type;
+  }
+
+  it('a browser host and a Node client connect and exchange chat messages both ways', async () => {
+    const page = await openPage();
+    const t0 = Date.now();
+    const hostId = await page.evaluate(() => window.harness.startHost('browser-hosts'));
+
+    const { client, chat, pcs } = nodePeer();
+    const started = next(client.started$, undefined, 15_000);
+    await client.startClient(hostId);
+    const clientId = await started;
+    await chat.openTo([hostId], 15_000);
+    await page.evaluate((id) => window.harness.openTo([id]), clientId);
+    const connectMs = Date.now() - t0;
+
+    expect(chat.broadcast('hello browser')).toEqual([hostId]);
+    await page.evaluate(() => window.harness.receivedAtLeast(1, 'hello browser'));
+    expect(
+      await page.evaluate((id) => window.harness.broadcast(`hello node from ${id}`), hostId),
+    ).toEqual([clientId]);
+    await chat.receivedAtLeast(
+      1,
+      (m) => m.text === `hello node from ${hostId}` && m.from === hostId,
+      15_000,
+    );
+
+    // The browser hid its addresses; the Node side reached it through a peer-reflexive candidate.
+    const browserCandidates = await page.evaluate(() => window.harness.localCandidates());
+    expect(browserCandidates.some((c) => /\S+\.local /.test(c))).toBe(true);
+    expect(await selectedType(pcs.get(hostId)!)).toBe('prflx');
+    // Both are rxpeer peers, so they trickled.
+    const peers = await next(
+      client.peers$,
+      (p) => p.get(hostId)?.connectionState === 'connected',
+      15_000,
+    );
+    expect(peers.get(hostId)!.mode).toBe('trickle');
+    process.stdout.write(
+      `browser host / Node client: connected and chat open in ${connectMs} ms\n`,
+    );
+  });
+
+  it('a Node host and a browser client connect and exchange chat messages both ways', async () => {
+    const page = await openPage();
+    const t0 = Date.now();
+    const { client, chat, pcs } = nodePeer();
+    const hostStarted = next(client.started$, undefined, 10_000);
+    await client.startHost('node-hosts');
+    const hostId = await hostStarted;
+
+    const clientId = await page.evaluate((id) => window.harness.join(id), hostId);
+    await page.evaluate((id) => window.harness.openTo([id]), hostId);
+    await chat.openTo([clientId], 15_000);
+    const connectMs = Date.now() - t0;
+
+    expect(await page.evaluate(() => window.harness.broadcast('hello node'))).toEqual([hostId]);
+    await chat.receivedAtLeast(1, (m) => m.text === 'hello node' && m.from === clientId, 15_000);
+    expect(chat.broadcast('hello browser')).toEqual([clientId]);
+    await page.evaluate(() => window.harness.receivedAtLeast(1, 'hello browser'));
+
+    const browserCandidates = await page.evaluate(() => window.harness.localCandidates());
+    expect(browserCandidates.some((c) => /\S+\.local /.test(c))).toBe(true);
+    expect(await selectedType(pcs.get(clientId)!)).toBe('prflx');
+    process.stdout.write(
+      `Node host / browser client: connected and chat open in ${connectMs} ms\n`,
+    );
+  });
+});
