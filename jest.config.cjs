@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Like 'node', and a spec file that leaves a socket, server or timer open fails.
+  testEnvironment: '<rootDir>/spec/helpers/leakCheckEnvironment.cjs',
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
   transform: {
@@ -14,6 +15,9 @@ module.exports = {
   },
   testTimeout: 30000,
   globalSetup: '<rootDir>/spec/helpers/globalSetup.cjs',
+  // Leaks fail their spec file (see leakCheckEnvironment.cjs); after that, a leaked
+  // handle must not hold the run open until CI's time runs out.
+  forceExit: true,
   // Real servers and engines: keep the machine's two cores from thrashing.
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/spec/helpers/summaryReporter.cjs'],

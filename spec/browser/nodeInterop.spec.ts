@@ -1,13 +1,16 @@
 /**
- * A browser peer (Chromium, default flags: host candidates hidden behind
- * mDNS names, as in users' Chrome) and a Node peer (@roamhq/wrtc) meet
- * through one signaling server on loopback, in both roles.
+ * A browser peer (Chromium) and a Node peer (@roamhq/wrtc) meet through one
+ * signaling server on loopback, in both roles.
  *
- * What makes it work: the browser's `<uuid>.local` candidate is useless to
- * the Node engine (it cannot resolve mDNS names), but the browser has the
- * Node side's real addresses and sends connectivity checks to them; the Node
- * side learns the browser's address from those checks as a peer-reflexive
- * (`prflx`) candidate and answers there. The specs assert exactly that.
+ * On default flags (users' Chrome) the browser hides its host candidates
+ * behind `<uuid>.local` names that the Node engine cannot resolve; it still
+ * works, because the browser has the Node side's real addresses and sends
+ * checks to them, and the Node side learns the browser's address from those
+ * checks as a peer-reflexive (`prflx`) candidate (verified by hand on this
+ * machine, in both roles; see the README). But Chromium then announces each
+ * name by mDNS multicast on the LAN interface, and these specs must keep
+ * every packet on this machine, so they run with the mDNS hiding turned off:
+ * the browser offers its real addresses and the pair is host ↔ host.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createSignalingServer, type SignalingServer } from '../../src/server';
@@ -17,6 +20,7 @@ import { next } from '../helpers/clientHarness';
 import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
 import {
   buildTestPage,
+  NO_MDNS_FLAG,
   launchChromium,
   selectedRemoteCandidateType,
   tempDir,
@@ -26,7 +30,7 @@ import {
 
 jest.setTimeout(90_000);
 
-describe('a Chromium peer and a Node peer on default Chromium flags (mDNS)', () => {
+describe('a Chromium peer and a Node peer', () => {
   const page$ = tempDir('interop-page');
   let browser: Browser;
   let server: SignalingServer;
@@ -37,7 +41,7 @@ describe('a Chromium peer and a Node peer on default Chromium flags (mDNS)', () 
   beforeAll(async () => {
     buildTestPage(page$.path);
     // Chromium first: when it is missing, nothing else is left running.
-    browser = await launchChromium();
+    browser = await launchChromium([NO_MDNS_FLAG]);
     server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: page$.path });
   });
 
@@ -109,10 +113,10 @@ describe('a Chromium peer and a Node peer on default Chromium flags (mDNS)', () 
       15_000,
     );
 
-    // The browser hid its addresses; the Node side reached it through a peer-reflexive candidate.
+    // No mDNS names: the browser offered real addresses, and the pair is host to host.
     const browserCandidates = await page.evaluate(() => window.harness.localCandidates());
-    expect(browserCandidates.some((c) => /\S+\.local /.test(c))).toBe(true);
-    expect(await selectedType(pcs.get(hostId)!)).toBe('prflx');
+    expect(browserCandidates.some((c) => /\S+\.local /.test(c))).toBe(false);
+    expect(await selectedType(pcs.get(hostId)!)).toBe('host');
     // Both are rxpeer peers, so they trickled.
     const peers = await next(
       client.peers$,
@@ -144,8 +148,8 @@ describe('a Chromium peer and a Node peer on default Chromium flags (mDNS)', () 
     await page.evaluate(() => window.harness.receivedAtLeast(1, 'hello browser'));
 
     const browserCandidates = await page.evaluate(() => window.harness.localCandidates());
-    expect(browserCandidates.some((c) => /\S+\.local /.test(c))).toBe(true);
-    expect(await selectedType(pcs.get(clientId)!)).toBe('prflx');
+    expect(browserCandidates.some((c) => /\S+\.local /.test(c))).toBe(false);
+    expect(['host', 'prflx']).toContain(await selectedType(pcs.get(clientId)!));
     process.stdout.write(
       `Node host / browser client: connected and chat open in ${connectMs} ms\n`,
     );
