@@ -37,7 +37,10 @@ export class RxpeerError extends Error {
 
 /** `create host` answered 409: another socket already hosts that name. */
 export class HostNameAlreadyExistsError extends RxpeerError {
-  constructor(readonly hostName: string, serverMessage: string) {
+  constructor(
+    readonly hostName: string,
+    readonly serverMessage: string,
+  ) {
     super('HOST_NAME_ALREADY_EXISTS', `Host name "${hostName}" already exists: ${serverMessage}`, {
       context: { hostName, serverMessage },
     });
@@ -46,7 +49,11 @@ export class HostNameAlreadyExistsError extends RxpeerError {
 
 /** The server answered a request with a status other than 200 (and other than 409 for `create host`). */
 export class ServerRejectedError extends RxpeerError {
-  constructor(readonly request: string, readonly status: number, serverMessage: string) {
+  constructor(
+    readonly request: string,
+    readonly status: number,
+    readonly serverMessage: string,
+  ) {
     super('SERVER_REJECTED', `The signaling server rejected "${request}" with status ${status}: ${serverMessage}`, {
       context: { request, status, serverMessage },
     });

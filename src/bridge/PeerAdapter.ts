@@ -113,9 +113,9 @@ function toSocketOptions(options: WebGLPeerConfigJson['socketOptions']): PeerSoc
 /** The status a request that never reached the server reports to C#. */
 function statusOf(error: unknown): { status: number; message: string } {
   if (error instanceof HostNameAlreadyExistsError) {
-    return { status: Status.Conflict, message: String(error.context.serverMessage ?? error.message) };
+    return { status: Status.Conflict, message: error.serverMessage };
   }
-  if (error instanceof ServerRejectedError) return { status: error.status, message: String(error.context.serverMessage) };
+  if (error instanceof ServerRejectedError) return { status: error.status, message: error.serverMessage };
   if (error instanceof AckTimeoutError) return { status: 504, message: error.message };
   if (error instanceof SignalingConnectError) return { status: 503, message: error.message };
   return { status: 500, message: describe(error) };
@@ -145,9 +145,9 @@ export class PeerAdapter {
 
   /** Registers every action and the function of PROTOCOL §6. */
   adapt = (): void => {
-    const { addAction, addFunction } = this.helper;
-    addAction(BRIDGE.actions.construct, (json) => this.construct(json));
-    addAction(BRIDGE.actions.startHost, (name) => {
+    const { helper } = this;
+    helper.addAction(BRIDGE.actions.construct, (json) => this.construct(json));
+    helper.addAction(BRIDGE.actions.startHost, (name) => {
       this.respond(
         BRIDGE.callbacks.startHostResponse,
         this.getPeerClient().startHostResponse$(name),
@@ -155,7 +155,7 @@ export class PeerAdapter {
         (error) => statusOf(error),
       );
     });
-    addAction(BRIDGE.actions.listHosts, () => {
+    helper.addAction(BRIDGE.actions.listHosts, () => {
       this.respond(
         BRIDGE.callbacks.listHostsResponse,
         this.getPeerClient().listHosts$(),
@@ -163,17 +163,17 @@ export class PeerAdapter {
         (error) => ({ ...statusOf(error), hosts: [] }),
       );
     });
-    addAction(BRIDGE.actions.startClient, (hostId) => {
+    helper.addAction(BRIDGE.actions.startClient, (hostId) => {
       this.getPeerClient()
         .startClient(hostId)
         .catch((error: unknown) => this.log.error('start client failed', { hostId, error: describe(error) }));
     });
-    addAction(BRIDGE.actions.stop, () => {
+    helper.addAction(BRIDGE.actions.stop, () => {
       this.getPeerClient()
         .stop()
         .catch((error: unknown) => this.log.error('stop failed', { error: describe(error) }));
     });
-    addFunction(BRIDGE.functions.getClientId, () => this.client?.clientId ?? '');
+    helper.addFunction(BRIDGE.functions.getClientId, () => this.client?.clientId ?? '');
   };
 
   /**

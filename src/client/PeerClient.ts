@@ -94,7 +94,7 @@ function toSocketOptions(options: PeerSocketOptions = {}): Record<string, unknow
 }
 
 const defaultCreateSocket: NonNullable<PeerClientDeps['createSocket']> = (url, options) =>
-  io(url, options) as unknown as SignalingSocket;
+  io(url, options);
 
 /**
  * A peer of the host/client mesh (PROTOCOL.md). Start it as a host

@@ -145,9 +145,9 @@ export function parseCandidate(value: unknown): WireCandidate | null | undefined
     return undefined;
   return {
     candidate: value.candidate,
-    sdpMid: (sdpMid as string | null | undefined) ?? null,
+    sdpMid: (sdpMid) ?? null,
     sdpMLineIndex: (sdpMLineIndex as number | null | undefined) ?? null,
-    usernameFragment: (usernameFragment as string | null | undefined) ?? null,
+    usernameFragment: (usernameFragment) ?? null,
   };
 }
 
