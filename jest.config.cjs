@@ -14,7 +14,6 @@ module.exports = {
     '^rxpeer/(server|bridge)$': '<rootDir>/src/$1/index.ts',
   },
   testTimeout: 30000,
-  globalSetup: '<rootDir>/spec/helpers/globalSetup.cjs',
   // Leaks fail their spec file (see leakCheckEnvironment.cjs); after that, a leaked
   // handle must not hold the run open until CI's time runs out.
   forceExit: true,

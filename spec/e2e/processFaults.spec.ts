@@ -70,6 +70,7 @@ describe('process and network faults', () => {
       env: { ...process.env, NODE_PATH: join(__dirname, '../../node_modules') },
     });
     try {
+      let giveUp: NodeJS.Timeout | undefined;
       const victim = await new Promise<string>((resolve, reject) => {
         let out = '';
         child.stdout!.on('data', (d: Buffer) => {
@@ -78,8 +79,8 @@ describe('process and network faults', () => {
           if (m) resolve(m[1]!);
         });
         child.once('exit', (code) => reject(new Error(`peer process exited (${String(code)}): ${out}`)));
-        setTimeout(() => reject(new Error(`peer process did not start: ${out}`)), 20_000);
-      });
+        giveUp = setTimeout(() => reject(new Error(`peer process did not start: ${out}`)), 20_000);
+      }).finally(() => clearTimeout(giveUp));
       await next(other.peers$, (p) => p.get(victim)?.connectionState === 'connected', 15_000);
       const hostLeaving = collect(host.userDisconnecting$);
       const otherLeaving = collect(other.userDisconnecting$);

@@ -4,7 +4,15 @@
  * Every peer connection made here is tracked, so specs can assert that none
  * is left open.
  */
-import wrtc from '@roamhq/wrtc';
+import type * as Wrtc from '@roamhq/wrtc';
+
+/**
+ * One copy of the engine per process, loaded by the jest environment outside
+ * the spec files' sandboxes (see spec/helpers/leakCheckEnvironment.cjs); a
+ * plain require when run elsewhere.
+ */
+const wrtc: typeof Wrtc =
+  (globalThis as { __rxpeerWrtc?: typeof Wrtc }).__rxpeerWrtc ?? (require('@roamhq/wrtc') as typeof Wrtc);
 
 const made: RTCPeerConnection[] = [];
 let baseline = 0;

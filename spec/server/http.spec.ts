@@ -2,6 +2,8 @@
  * CHECKLIST rows 18–20 and the HTTP side: malformed frames and bad HTTP,
  * handshakes that never finish, the client cap, Origin checks, /healthz,
  * static files, the onRequest hook, an existing http.Server.
+ *
+ * @leakAllow Timeout — engine.io's polling transport keeps a 30 s close timer for each reaped polling handshake, past server.close()
  */
 
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
