@@ -3,6 +3,8 @@
  * logic, with a tiny "network" that connects two fakes once both have both
  * descriptions. Gathering can be told to complete, hang, or fail.
  */
+import { Listeners } from './listeners';
+
 type Listener = (event: Event) => void;
 
 export interface FakeNetworkOptions {
@@ -43,7 +45,7 @@ export class FakePeerConnection {
   readonly channels: string[] = [];
   readonly dataChannels: FakeDataChannel[] = [];
   readonly candidates: (RTCIceCandidateInit | null)[] = [];
-  private listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new Listeners<Listener>();
 
   constructor(
     private readonly net: FakeNetwork,
@@ -52,24 +54,19 @@ export class FakePeerConnection {
   ) {}
 
   listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    return this.listeners.count();
   }
 
   addEventListener(type: string, listener: Listener): void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener);
+    this.listeners.add(type, listener);
   }
 
   removeEventListener(type: string, listener: Listener): void {
-    this.listeners.get(type)?.delete(listener);
+    this.listeners.remove(type, listener);
   }
 
   private fire(type: string, extra: Record<string, unknown> = {}): void {
-    const event = { type, ...extra } as unknown as Event;
-    for (const l of [...(this.listeners.get(type) ?? [])]) l(event);
+    this.listeners.call(type, { type, ...extra } as unknown as Event);
   }
 
   async createOffer(): Promise<RTCSessionDescriptionInit> {
@@ -167,29 +164,24 @@ export class FakePeerConnection {
 export class FakeDataChannel {
   readyState: RTCDataChannelState = 'connecting';
   readonly sent: string[] = [];
-  private listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new Listeners<Listener>();
 
   constructor(readonly label: string) {}
 
   addEventListener(type: string, listener: Listener): void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener);
+    this.listeners.add(type, listener);
   }
 
   removeEventListener(type: string, listener: Listener): void {
-    this.listeners.get(type)?.delete(listener);
+    this.listeners.remove(type, listener);
   }
 
   listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    return this.listeners.count();
   }
 
   fire(type: string, extra: Record<string, unknown> = {}): void {
-    const event = { type, ...extra } as unknown as Event;
-    for (const l of [...(this.listeners.get(type) ?? [])]) l(event);
+    this.listeners.call(type, { type, ...extra } as unknown as Event);
   }
 
   open(): void {

@@ -4,6 +4,7 @@
  * real socket. Counters let specs prove that nothing is left behind.
  */
 import type { SignalingSocket } from '../../src/streams/signaling';
+import { Listeners } from './listeners';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -96,7 +97,7 @@ export class FakeHub {
 }
 
 export class FakeSocket implements SignalingSocket {
-  private listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new Listeners<Listener>();
   private isConnected = false;
   connectCalls = 0;
   disconnectCalls = 0;
@@ -116,20 +117,16 @@ export class FakeSocket implements SignalingSocket {
 
   /** Number of listeners still attached (0 after teardown). */
   listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    return this.listeners.count();
   }
 
   on(event: string, listener: Listener): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
+    this.listeners.add(event, listener);
     return this;
   }
 
   off(event: string, listener: Listener): this {
-    this.listeners.get(event)?.delete(listener);
+    this.listeners.remove(event, listener);
     return this;
   }
 
@@ -151,6 +148,6 @@ export class FakeSocket implements SignalingSocket {
   }
 
   receive(event: string, ...args: unknown[]): void {
-    for (const listener of [...(this.listeners.get(event) ?? [])]) listener(...args);
+    this.listeners.call(event, ...args);
   }
 }
