@@ -3,10 +3,10 @@
  * loopback, and raw sockets that misbehave. Each test states what the app sees.
  */
 import { io, type Socket } from 'socket.io-client';
-import { createSignalingServer, type SignalingServer } from '../../src/server';
-import { PeerClient } from '../../src/client/PeerClient';
+import type { PeerClient } from '../../src/client/PeerClient';
 import type { PeerClientConfig } from '../../src/client/types';
-import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
+import { openPeerConnections } from '../helpers/engine';
+import { useRealServer } from '../helpers/realServer';
 import { attachChat } from '../helpers/chat';
 import { collect, next } from '../helpers/clientHarness';
 import { silentStun, type SilentStun } from '../helpers/silentStun';
@@ -17,42 +17,22 @@ jest.setTimeout(60_000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('faults with real peers', () => {
-  let server: SignalingServer;
-  let clients: PeerClient[];
-  let raw: Socket[];
+  const real = useRealServer();
+  const make = (config: Partial<PeerClientConfig> = {}): PeerClient => real.client(config);
+  const host = async (name: string, config: Partial<PeerClientConfig> = {}): Promise<{ client: PeerClient; id: string }> =>
+    real.startHost(name, make(config));
 
-  beforeEach(async () => {
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
-    clients = [];
-    raw = [];
-    resetTracking();
-  });
-
-  afterEach(async () => {
-    for (const s of raw) s.disconnect();
-    await Promise.all(clients.map((c) => c.dispose()));
-    await server.close();
-    expect(openPeerConnections()).toEqual([]);
-  });
-
-  const make = (config: Partial<PeerClientConfig> = {}): PeerClient => {
-    const c = new PeerClient({ url: server.url, ...config }, { createPeerConnection });
-    clients.push(c);
-    return c;
-  };
-
-  async function host(name: string, config: Partial<PeerClientConfig> = {}): Promise<{ client: PeerClient; id: string }> {
-    const client = make(config);
-    const started = next(client.started$);
-    await client.startHost(name);
-    return { client, id: await started };
+  /** A raw socket.io client, disconnected after the test. */
+  async function rawSocket(): Promise<Socket> {
+    const s = io(real.server.url, { forceNew: true, transports: ['websocket'] });
+    real.onCleanup(() => void s.disconnect());
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    return s;
   }
 
   /** A raw socket.io client in the host's group (it sent `join`), for misbehaving. */
   async function rawMember(hostId: string): Promise<Socket> {
-    const s = io(server.url, { forceNew: true, transports: ['websocket'] });
-    raw.push(s);
-    await new Promise<void>((r) => s.once('connect', () => r()));
+    const s = await rawSocket();
     s.emit('message', { type: 'join', to: hostId });
     return s;
   }
@@ -219,9 +199,7 @@ describe('faults with real peers', () => {
     // The host tells the joiner to offer to the new member, as the protocol says.
     await next(h.client.peers$, (p) => p.size === 2);
     await next(joiner.peers$, (p) => p.size === 2);
-    const stranger = io(server.url, { forceNew: true, transports: ['websocket'] });
-    raw.push(stranger);
-    await new Promise<void>((r) => stranger.once('connect', () => r()));
+    const stranger = await rawSocket();
     const hooks: string[] = [];
     h.client.addPcCreateHook((id) => void hooks.push(`host ${id}`));
     joiner.addPcCreateHook((id) => void hooks.push(`joiner ${id}`));

@@ -3,9 +3,8 @@
  * engine: the Extreal side gets exactly PROTOCOL §4 (vanilla ICE, complete
  * SDPs, no `candidate`), rxpeer pairs still trickle.
  */
-import { createSignalingServer, type SignalingServer } from '../../src/server';
-import { PeerClient } from '../../src/client/PeerClient';
-import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
+import type { PeerClient } from '../../src/client/PeerClient';
+import { useRealServer } from '../helpers/realServer';
 import { attachChat } from '../helpers/chat';
 import { ExtrealPeer } from '../helpers/extrealPeer';
 import { next } from '../helpers/clientHarness';
@@ -21,28 +20,12 @@ const until = async (cond: () => boolean, ms = 10_000, what = 'condition'): Prom
 };
 
 describe('interop with Extreal-shaped peers', () => {
-  let server: SignalingServer;
-  let clients: PeerClient[];
-  let extreal: ExtrealPeer[];
-
-  beforeEach(async () => {
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
-    clients = [];
-    extreal = [];
-    resetTracking();
-  });
-
-  afterEach(async () => {
-    for (const p of extreal) p.stop();
-    await Promise.all(clients.map((c) => c.dispose()));
-    await server.close();
-    expect(openPeerConnections()).toEqual([]);
-  });
-
-  const rx = (): PeerClient => {
-    const c = new PeerClient({ url: server.url }, { createPeerConnection });
-    clients.push(c);
-    return c;
+  const real = useRealServer();
+  const rx = (): PeerClient => real.client();
+  const extrealPeer = (options: Omit<ConstructorParameters<typeof ExtrealPeer>[0], 'url'> = {}): ExtrealPeer => {
+    const peer = new ExtrealPeer({ url: real.server.url, ...options });
+    real.onCleanup(() => peer.stop());
+    return peer;
   };
 
   it('an rxpeer host, a C#-style Extreal client and an rxpeer client form one mesh', async () => {
@@ -52,8 +35,7 @@ describe('interop with Extreal-shaped peers', () => {
     await host.startHost('mixed');
     const hostId = await hs;
 
-    const old = new ExtrealPeer({ url: server.url, csharpNulls: true });
-    extreal.push(old);
+    const old = extrealPeer({ csharpNulls: true });
     await old.startClient(hostId);
     await until(() => old.started, 10_000, 'the Extreal client to start');
 
@@ -83,8 +65,7 @@ describe('interop with Extreal-shaped peers', () => {
   });
 
   it('an rxpeer client joins an Extreal-shaped host with vanilla ICE', async () => {
-    const host = new ExtrealPeer({ url: server.url });
-    extreal.push(host);
+    const host = extrealPeer();
     await expect(host.startHost('old-host')).resolves.toMatchObject({ status: 200 });
     const client = rx();
     const chat = attachChat(client);

@@ -3,52 +3,28 @@
  * socket.io-client sockets, and a real WebRTC engine (@roamhq/wrtc). These
  * are the Extreal module's manual test cases, automated.
  */
-import { createSignalingServer, type SignalingServer } from '../../src/server';
-import { PeerClient } from '../../src/client/PeerClient';
+import type { PeerClient } from '../../src/client/PeerClient';
 import type { PeerClientConfig } from '../../src/client/types';
-import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
+import { useRealServer } from '../helpers/realServer';
 import { attachChat, type Chat } from '../helpers/chat';
 import { collect, next } from '../helpers/clientHarness';
 
 jest.setTimeout(60_000);
 
 describe('a mesh of Node peers on a real engine and the real server', () => {
-  let server: SignalingServer;
-  let clients: PeerClient[];
-
-  beforeEach(async () => {
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
-    clients = [];
-    resetTracking();
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
-    await server.close();
-    // Closing is synchronous in the engine; nothing may stay open.
-    expect(openPeerConnections()).toEqual([]);
-  });
-
-  const make = (config: Partial<PeerClientConfig> = {}): PeerClient => {
-    const client = new PeerClient({ url: server.url, ...config }, { createPeerConnection });
-    clients.push(client);
-    return client;
-  };
+  const real = useRealServer();
+  const make = (config: Partial<PeerClientConfig> = {}): PeerClient => real.client(config);
 
   async function startHost(name: string, config: Partial<PeerClientConfig> = {}): Promise<{ client: PeerClient; id: string; chat: Chat }> {
     const client = make(config);
     const chat = attachChat(client);
-    const started = next(client.started$, undefined, 10_000);
-    await client.startHost(name);
-    return { client, id: await started, chat };
+    return { ...(await real.startHost(name, client)), chat };
   }
 
   async function join(hostId: string, config: Partial<PeerClientConfig> = {}): Promise<{ client: PeerClient; id: string; chat: Chat }> {
     const client = make(config);
     const chat = attachChat(client);
-    const started = next(client.started$, undefined, 15_000);
-    await client.startClient(hostId);
-    return { client, id: await started, chat };
+    return { ...(await real.join(hostId, client)), chat };
   }
 
   it('a host and three clients form a full mesh, and a data channel carries messages both ways between every pair', async () => {

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { createSignalingServer, type SignalingServer } from '../../src/server';
-import { PeerClient } from '../../src/client/PeerClient';
-import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
+import type { PeerClient } from '../../src/client/PeerClient';
+import { openPeerConnections } from '../helpers/engine';
+import { useRealServer } from '../helpers/realServer';
 import { attachChat } from '../helpers/chat';
 import { collect, next } from '../helpers/clientHarness';
 import { impairedProxy, type ImpairedProxy } from '../helpers/impairedProxy';
@@ -17,8 +17,7 @@ import { impairedProxy, type ImpairedProxy } from '../helpers/impairedProxy';
 jest.setTimeout(60_000);
 
 describe('process and network faults', () => {
-  let server: SignalingServer;
-  let clients: PeerClient[];
+  const real = useRealServer();
   let dir: string;
   let peerScript: string;
 
@@ -38,34 +37,19 @@ describe('process and network faults', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  beforeEach(async () => {
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
-    clients = [];
-    resetTracking();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
-    await server.close();
-    expect(openPeerConnections()).toEqual([]);
-  });
-
-  const make = (url: string, config = {}): PeerClient => {
-    const c = new PeerClient({ url, ...config }, { createPeerConnection });
-    clients.push(c);
-    return c;
-  };
+  const make = (url: string, config = {}): PeerClient => real.client(config, url);
 
   it('a peer process killed with SIGKILL: the others hear it within 1 s, and close its connection once', async () => {
-    const host = make(server.url);
+    const host = make(real.server.url);
     const hs = next(host.started$);
     await host.startHost('kill');
     const hostId = await hs;
-    const other = make(server.url);
+    const other = make(real.server.url);
     const os = next(other.started$, undefined, 15_000);
     await other.startClient(hostId);
     await os;
 
-    const child: ChildProcess = spawn(process.execPath, [peerScript, server.url, hostId], {
+    const child: ChildProcess = spawn(process.execPath, [peerScript, real.server.url, hostId], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_PATH: join(__dirname, '../../node_modules') },
     });
@@ -104,7 +88,7 @@ describe('process and network faults', () => {
   describe('over an impaired signaling link (300 ms each way)', () => {
     let proxy: ImpairedProxy;
     beforeEach(async () => {
-      proxy = await impairedProxy(server.port, 300);
+      proxy = await impairedProxy(real.server.port, 300);
     });
     afterEach(async () => {
       await proxy.close();
@@ -131,7 +115,7 @@ describe('process and network faults', () => {
     });
 
     it("recovers when the joiner's link is cut in the middle of its join: one connection per pair at the end", async () => {
-      const host = make(server.url);
+      const host = make(real.server.url);
       const hs = next(host.started$, undefined, 15_000);
       await host.startHost('cut');
       const hostId = await hs;
