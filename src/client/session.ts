@@ -345,10 +345,11 @@ export class Session {
             this.deferredCallMe.delete(peer);
             for (const [newcomer, caps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, caps);
             if (entry.state.connectionState === 'connected') return EMPTY;
-            // Its signaling dropped mid-negotiation: what we sent may be lost, so negotiate afresh.
+            // Its signaling dropped mid-negotiation: what we and the members sent it may be lost,
+            // so negotiate afresh and ask the members again (they reach it at its new id).
             return concat(
               this.closePeer$(peer, 'rejoined before the connection was up'),
-              this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))),
+              this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps)),
             );
           }
           return this.invalid('a duplicate "join"', message);
@@ -587,10 +588,12 @@ export class Session {
   private candidate$(peer: string, entry: PeerEntry | undefined, candidate: WireCandidate | null): Observable<unknown> {
     if (entry === undefined) {
       const buffered = this.early.get(peer);
-      if (buffered !== undefined && buffered.length < MAX_EARLY_CANDIDATES) {
-        buffered.push(candidate);
-      } else if (buffered === undefined && this.early.size < MAX_EARLY_PEERS) {
+      if (buffered === undefined) {
+        // Full: the oldest buffer goes (most likely late candidates of a peer that already left).
+        if (this.early.size >= MAX_EARLY_PEERS) this.early.delete(this.early.keys().next().value as string);
         this.early.set(peer, [candidate]);
+      } else if (buffered.length < MAX_EARLY_CANDIDATES) {
+        buffered.push(candidate);
       } else {
         this.report(new InvalidMessageError(`too many early candidates from ${peer}; dropped`));
       }
@@ -631,6 +634,7 @@ export class Session {
       const entry = this.registry.get(id);
       if (entry === undefined) return EMPTY;
       this.registry.delete(id);
+      this.early.delete(id);
       this.unconfirmed.delete(id);
       this.deferredCallMe.delete(id);
       for (const held of this.deferredCallMe.values()) held.delete(id);
