@@ -148,6 +148,20 @@ export const SETTINGS: readonly Setting[] = [
     apply: (raw, into, source) => (into.logging = parseLogging(raw, source)),
   },
   {
+    flag: 'redis',
+    env: 'REDIS_URL',
+    value: '<url>',
+    description:
+      'join a cluster of nodes through Redis, e.g. redis://127.0.0.1:6379 (default: one node, no Redis)',
+    apply(raw, into, source) {
+      const url = raw.trim();
+      if (url === '') return;
+      if (!/^rediss?:\/\/[^/]/i.test(url))
+        throw new ConfigError(`${source} must be a redis:// or rediss:// URL, got "${raw}"`);
+      into.redis = url;
+    },
+  },
+  {
     flag: 'static-dir',
     env: 'SIGNALING_STATIC_DIR',
     value: '<dir>',

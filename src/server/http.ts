@@ -5,6 +5,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BackendStatus } from './state.js';
 import { sendText, serveStatic } from './staticFiles.js';
 
 /**
@@ -24,6 +25,8 @@ export interface Health {
   sockets: number;
   /** Hosts in the host index. */
   hosts: number;
+  /** With Redis: its status as this node sees it (`down` goes with `ok: false`). */
+  redis?: BackendStatus;
 }
 
 export interface HttpRoutes {

@@ -23,6 +23,9 @@ export {
 export { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits, type SignalingLimits } from './limits.js';
 export {
   InMemorySignalingState,
+  StateUnavailableError,
+  type BackendStatus,
+  type SignalingStateListener,
   type ClaimResult,
   type Departure,
   type GroupMembership,
@@ -31,6 +34,13 @@ export {
   type SignalingState,
   type StateSize,
 } from './state.js';
+export {
+  RedisSignalingState,
+  type RedisScriptClient,
+  type RedisStateOptions,
+  type ResyncSummary,
+} from './redisState.js';
+export { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redisCluster.js';
 export { validateHostName, SOCKET_ID_SHAPE, type HostNameResult } from './hostName.js';
 export {
   parseClientMessage,

@@ -25,7 +25,13 @@ import { createRequestListener, type Health, type RequestHandler } from './http.
 import { resolveLimits, type SignalingLimits } from './limits.js';
 import { TokenBucket, systemClock, type Clock } from './rateLimit.js';
 import { parseClientMessage, toRelayed, type ClientMessage } from './relay.js';
-import { InMemorySignalingState, type SignalingState } from './state.js';
+import { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redisCluster.js';
+import {
+  InMemorySignalingState,
+  StateUnavailableError,
+  type Departure,
+  type SignalingState,
+} from './state.js';
 import {
   StatsCounter,
   type MessageDropReason,
@@ -39,6 +45,8 @@ export const ServerStatus = {
   Forbidden: 403,
   PayloadTooLarge: 413,
   InternalError: 500,
+  /** The shared state (Redis) is unreachable; try again. */
+  ServiceUnavailable: 503,
 } as const;
 
 /**
@@ -83,8 +91,15 @@ export interface SignalingServerOptions {
   limits?: Partial<SignalingLimits>;
   /** State backend; default in-memory. A passed backend is not closed by `close()`. */
   state?: SignalingState;
-  /** Socket.IO adapter (for several nodes, later). */
+  /** Socket.IO adapter. */
   adapter?: ServerOptions['adapter'];
+  /**
+   * Join a cluster of nodes through Redis: a `redis://` URL, or the URL with
+   * tuning. The state moves to Redis and Socket.IO gets the Redis Streams
+   * adapter (README "Running several nodes"). Not combinable with `state` or
+   * `adapter`. Without it the server is one process and never loads a Redis client.
+   */
+  redis?: string | RedisClusterOptions;
   /** Millisecond clock for the rate limits; specs inject a fake one. */
   clock?: Clock;
 }
@@ -156,8 +171,21 @@ export async function createSignalingServer(
   const limits = resolveLimits(options.limits);
   const clock = options.clock ?? systemClock;
   const log = createLogger(options);
-  const ownsState = options.state === undefined;
-  const state = options.state ?? new InMemorySignalingState();
+  if (options.redis !== undefined && (options.state !== undefined || options.adapter !== undefined))
+    throw new TypeError(
+      'The "redis" option brings its own state and adapter; pass neither with it.',
+    );
+  const cluster: RedisCluster | undefined =
+    options.redis === undefined
+      ? undefined
+      : await startRedisCluster(
+          typeof options.redis === 'string' ? { url: options.redis } : options.redis,
+          log,
+        );
+  /** The cluster closes its own state. */
+  const ownsState = options.state === undefined && cluster === undefined;
+  const state: SignalingState = cluster?.state ?? options.state ?? new InMemorySignalingState();
+  const adapter = cluster?.adapter ?? options.adapter;
   const counters = new StatsCounter();
   /** Every task still running on a socket's chain, so `close()` can wait for them. */
   const pending = new Set<Promise<void>>();
@@ -179,13 +207,23 @@ export async function createSignalingServer(
   const sockets = (): number => server.of('/').sockets.size;
 
   const health = async (): Promise<Health> => {
-    if (closed) return { ok: false, sockets: 0, hosts: 0 };
+    const backend = state.status?.();
+    const extra = backend === undefined ? {} : { redis: backend };
+    if (closed) return { ok: false, sockets: 0, hosts: 0, ...extra };
     try {
       const size = await state.size();
-      return { ok: true, sockets: sockets(), hosts: size.hosts };
+      return { ok: true, sockets: sockets(), hosts: size.hosts, ...extra };
     } catch (error) {
-      log.error({ err: describe(error) }, 'health check: state backend failed');
-      return { ok: false, sockets: sockets(), hosts: 0 };
+      if (error instanceof StateUnavailableError)
+        log.warn({ err: error.message }, 'health check: state backend unavailable');
+      else log.error({ err: describe(error) }, 'health check: state backend failed');
+      const now = state.status?.();
+      return {
+        ok: false,
+        sockets: sockets(),
+        hosts: 0,
+        ...(now === undefined ? {} : { redis: now }),
+      };
     }
   };
 
@@ -231,18 +269,65 @@ export async function createSignalingServer(
       }
       callback(null, true);
     },
-    ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
+    ...(adapter === undefined ? {} : { adapter }),
   });
 
   server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
   });
 
+  /** In a cluster, a socket of this node; emitting to it directly works while Redis is down. */
+  const localSocket = (id: string): ServerSocket | undefined =>
+    cluster === undefined ? undefined : server.of('/').sockets.get(id);
+
   const notifyLeave = (receivers: readonly string[], id: string): void => {
     if (receivers.length === 0) return;
-    server.to([...receivers]).emit('user disconnected', { id });
+    if (cluster === undefined) {
+      server.to([...receivers]).emit('user disconnected', { id });
+    } else {
+      const remote: string[] = [];
+      for (const receiver of receivers) {
+        const local = localSocket(receiver);
+        if (local === undefined) remote.push(receiver);
+        else local.emit('user disconnected', { id });
+      }
+      if (remote.length > 0) server.to(remote).emit('user disconnected', { id });
+    }
     counters.userDisconnectedSent += receivers.length;
   };
+
+  /** Tells the group of a socket that left. */
+  const announce = (id: string, departure: Departure, slog: PinoLogger): void => {
+    switch (departure.kind) {
+      case 'host':
+        slog.info(
+          { name: departure.name, members: departure.members.length },
+          'host left; group dissolved',
+        );
+        notifyLeave(departure.members, id);
+        break;
+      case 'member':
+        notifyLeave(departure.remaining, id);
+        break;
+      case 'none':
+        break;
+      default: {
+        const unreachable: never = departure;
+        throw new Error(`unknown departure ${JSON.stringify(unreachable)}`);
+      }
+    }
+  };
+
+  state.setListener?.({
+    departed: (id, departure) => {
+      if (closed) return;
+      announce(id, departure, log.child({ socket: id, reaped: true }));
+    },
+    lost: (id, name) => {
+      log.warn({ socket: id, name }, 'host name lost while the state was away; disconnecting it');
+      server.of('/').sockets.get(id)?.disconnect(true);
+    },
+  });
 
   server.on('connection', (socket: ServerSocket) => {
     const id = socket.id;
@@ -285,6 +370,7 @@ export async function createSignalingServer(
         case 'wrong-role':
         case 'name-taken':
         case 'internal-error':
+        case 'unavailable':
           break;
         default: {
           const unreachable: never = reason;
@@ -329,6 +415,10 @@ export async function createSignalingServer(
           status = ServerStatus.InternalError;
           slog.error({ reason, detail, ...fields }, 'message dropped');
           break;
+        case 'unavailable':
+          status = ServerStatus.ServiceUnavailable;
+          slog.warn({ reason, detail, ...fields }, 'message dropped');
+          break;
         default: {
           const unreachable: never = reason;
           throw new Error(`unknown drop reason ${String(unreachable)}`);
@@ -338,7 +428,9 @@ export async function createSignalingServer(
     };
 
     const relay = (message: ClientMessage, ack: Ack<MessageAck> | undefined): void => {
-      server.to(message.to).emit('message', toRelayed(message, id));
+      const target = localSocket(message.to);
+      if (target === undefined) server.to(message.to).emit('message', toRelayed(message, id));
+      else target.emit('message', toRelayed(message, id));
       counters.relayed += 1;
       slog.debug({ type: message.type, to: message.to }, 'message relayed');
       ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
@@ -409,6 +501,15 @@ export async function createSignalingServer(
         try {
           claim = await state.claimHost(id, valid.name);
         } catch (error) {
+          if (error instanceof StateUnavailableError) {
+            slog.warn({ err: error.message }, 'create host: state backend unavailable');
+            rejected('unavailable');
+            ack({
+              status: ServerStatus.ServiceUnavailable,
+              message: 'The server cannot reach its shared state right now; try again shortly.',
+            });
+            return;
+          }
           slog.error({ err: describe(error) }, 'create host: state backend failed');
           rejected('internal-error');
           ack({
@@ -478,6 +579,16 @@ export async function createSignalingServer(
         try {
           hosts = await state.listHosts();
         } catch (error) {
+          if (error instanceof StateUnavailableError) {
+            slog.warn({ err: error.message }, 'list hosts: state backend unavailable');
+            rejected('unavailable');
+            ack({
+              status: ServerStatus.ServiceUnavailable,
+              hosts: [],
+              message: 'The server cannot reach its shared state right now; try again shortly.',
+            });
+            return;
+          }
           slog.error({ err: describe(error) }, 'list hosts: state backend failed');
           rejected('internal-error');
           ack({
@@ -512,6 +623,15 @@ export async function createSignalingServer(
         try {
           await route(parsed.message, ack);
         } catch (error) {
+          if (error instanceof StateUnavailableError) {
+            drop(
+              'unavailable',
+              'The server cannot reach its shared state right now; the message was not relayed.',
+              ack,
+              { type: parsed.message.type, to: parsed.message.to, err: error.message },
+            );
+            return;
+          }
           drop('internal-error', 'The server could not route the message.', ack, {
             err: describe(error),
           });
@@ -534,25 +654,19 @@ export async function createSignalingServer(
     socket.on('disconnect', (reason: string) => {
       slog.info({ reason }, 'disconnect');
       enqueue('disconnect', async () => {
-        const departure = await state.removeSocket(id);
-        switch (departure.kind) {
-          case 'host':
-            slog.info(
-              { name: departure.name, members: departure.members.length },
-              'host left; group dissolved',
-            );
-            notifyLeave(departure.members, id);
-            break;
-          case 'member':
-            notifyLeave(departure.remaining, id);
-            break;
-          case 'none':
-            break;
-          default: {
-            const unreachable: never = departure;
-            throw new Error(`unknown departure ${JSON.stringify(unreachable)}`);
-          }
+        let departure: Departure;
+        try {
+          departure = await state.removeSocket(id);
+        } catch (error) {
+          if (!(error instanceof StateUnavailableError)) throw error;
+          // The backend removes it when it re-syncs, and reports the departure then.
+          slog.warn(
+            { err: error.message },
+            'disconnect: state backend unavailable; removal deferred',
+          );
+          return;
         }
+        announce(id, departure, slog);
       });
     });
   });
@@ -562,8 +676,11 @@ export async function createSignalingServer(
     try {
       await listen(httpServer, options.port ?? DEFAULT_PORT, host);
     } catch (error) {
-      server.engine.close();
+      if (cluster === undefined) server.engine.close();
+      // Closes the adapter too, which the cluster needs before its connections go.
+      else await new Promise<void>((resolve) => void server.close(() => resolve()));
       if (ownsState) await state.close();
+      await cluster?.close();
       throw error;
     }
   }
@@ -593,7 +710,9 @@ export async function createSignalingServer(
       });
       clearTimeout(forceTimer);
       while (pending.size > 0) await Promise.allSettled([...pending]);
+      state.setListener?.(undefined);
       if (ownsState) await state.close();
+      await cluster?.close();
       log.info('closed');
     })();
     return closing;

@@ -69,12 +69,49 @@ export interface GroupMembership {
   groupMembers(hostId: string): Promise<string[]>;
 }
 
+/**
+ * What a shared backend tells the server that no request of the server's own
+ * caused: sockets of a dead node reaped, memberships that did not survive a
+ * re-sync, a host name lost in a re-sync.
+ */
+export interface SignalingStateListener {
+  /** `socketId` left (reaped with its dead node, or dropped in a re-sync); tell its group as for a disconnect. */
+  departed(socketId: string, departure: Departure): void;
+  /** `socketId`, connected to this node, no longer holds the host name it held (another socket claimed it while the backend was away). */
+  lost(socketId: string, name: string): void;
+}
+
+/** How a shared backend is doing, for `/healthz`. */
+export interface BackendStatus {
+  backend: string;
+  /** `ready`; `resyncing` (connected, re-asserting this node's sockets); `down` (unreachable: requests get 503); `closed`. */
+  status: 'ready' | 'resyncing' | 'down' | 'closed';
+  /** This node's id in the cluster. */
+  node: string;
+}
+
+/**
+ * The backend could not be reached in time (Redis down, or too slow). The
+ * request that needed it is answered 503; nothing was decided.
+ */
+export class StateUnavailableError extends Error {
+  readonly code = 'STATE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StateUnavailableError';
+  }
+}
+
 export interface SignalingState extends HostIndex, GroupMembership {
   /** Forgets a socket that disconnected: releases its host name and dissolves its group, or leaves the group it joined. */
   removeSocket(socketId: string): Promise<Departure>;
   size(): Promise<StateSize>;
   /** Releases the backend's resources (connections, timers). */
   close(): Promise<void>;
+  /** Shared backends only: where to report changes no request caused. The server sets it once. */
+  setListener?(listener: SignalingStateListener | undefined): void;
+  /** Shared backends only: the backend's status for `/healthz`. */
+  status?(): BackendStatus;
 }
 
 /** The single-node backend: plain maps, each operation synchronous inside its promise. */

@@ -15,7 +15,9 @@ export type MessageDropReason =
   /** `join` to something that is not a host, or from a socket that hosts. */
   | 'join-refused'
   /** The state backend failed while routing the message. */
-  | 'internal-error';
+  | 'internal-error'
+  /** The shared state (Redis) was unreachable, and the two sockets are not both on this node. */
+  | 'unavailable';
 
 export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'malformed',
@@ -25,6 +27,7 @@ export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'not-in-group',
   'join-refused',
   'internal-error',
+  'unavailable',
 ];
 
 /** Why a `create host` or `list hosts` request was not served with 200. */
@@ -40,7 +43,9 @@ export type RequestRejection =
   /** 429: the socket's request bucket was empty. */
   | 'rate-limited'
   /** 500: the state backend failed. */
-  | 'internal-error';
+  | 'internal-error'
+  /** 503: the shared state (Redis) was unreachable. */
+  | 'unavailable';
 
 export const REQUEST_REJECTIONS: readonly RequestRejection[] = [
   'no-ack',
@@ -49,6 +54,7 @@ export const REQUEST_REJECTIONS: readonly RequestRejection[] = [
   'name-taken',
   'rate-limited',
   'internal-error',
+  'unavailable',
 ];
 
 export interface SignalingStats {
