@@ -119,6 +119,12 @@ interface PeerEntry {
   control?: RTCDataChannel;
   /** Remote candidates that came before the remote description, applied in order once it is set. */
   readonly pending: (WireCandidate | null)[];
+  /**
+   * Set once the remote description is applied. Read instead of
+   * `pc.remoteDescription`, a getter that costs a native round trip and an SDP
+   * copy in some engines, for every trickled candidate.
+   */
+  remoteSet: boolean;
   state: PeerState;
 }
 
@@ -432,6 +438,7 @@ export class Session {
         mode,
         watch,
         pending,
+        remoteSet: false,
         state: { id, isOffer, mode, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
       };
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
@@ -599,16 +606,19 @@ export class Session {
       }
       return EMPTY;
     }
-    if (entry.pc.remoteDescription === null) {
+    if (!entry.remoteSet) {
       entry.pending.push(candidate);
       return EMPTY;
     }
     return this.applyCandidate$(entry, candidate);
   }
 
-  /** Applies the buffered candidates in order; emits once when done. */
+  /** The remote description is set: applies the buffered candidates in order; emits once when done. */
   private drainCandidates$(entry: PeerEntry): Observable<void> {
-    return defer(() => from(entry.pending.splice(0))).pipe(
+    return defer(() => {
+      entry.remoteSet = true;
+      return from(entry.pending.splice(0));
+    }).pipe(
       concatMap((candidate) => this.applyCandidate$(entry, candidate)),
       endWith(undefined),
     );

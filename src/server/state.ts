@@ -122,6 +122,12 @@ export class InMemorySignalingState implements SignalingState {
   private readonly groups = new Map<string, Set<string>>();
   /** member id → host id. */
   private readonly memberOf = new Map<string, string>();
+  /**
+   * The last `listHosts` answer, until a host comes or goes: a busy server
+   * then answers from one array instead of building (and collecting) a new
+   * one per request. Callers must not modify it.
+   */
+  private hostList: HostInfo[] | undefined;
 
   claimHost(socketId: string, name: string): Promise<ClaimResult> {
     const current = this.nameByHost.get(socketId);
@@ -138,13 +144,13 @@ export class InMemorySignalingState implements SignalingState {
     this.hostByName.set(name, socketId);
     this.nameByHost.set(socketId, name);
     this.groups.set(socketId, new Set());
+    this.hostList = undefined;
     return Promise.resolve({ kind: 'claimed', name });
   }
 
   listHosts(): Promise<HostInfo[]> {
-    const hosts: HostInfo[] = [];
-    for (const [id, name] of this.nameByHost) hosts.push({ id, name });
-    return Promise.resolve(hosts);
+    this.hostList ??= [...this.nameByHost].map(([id, name]) => ({ id, name }));
+    return Promise.resolve(this.hostList);
   }
 
   lookupHost(name: string): Promise<string | undefined> {
@@ -189,6 +195,7 @@ export class InMemorySignalingState implements SignalingState {
       this.groups.delete(socketId);
       this.nameByHost.delete(socketId);
       this.hostByName.delete(name);
+      this.hostList = undefined;
       return Promise.resolve({ kind: 'host', name, members });
     }
     const hostId = this.memberOf.get(socketId);
@@ -214,6 +221,7 @@ export class InMemorySignalingState implements SignalingState {
     this.nameByHost.clear();
     this.groups.clear();
     this.memberOf.clear();
+    this.hostList = undefined;
     return Promise.resolve();
   }
 }
