@@ -171,10 +171,10 @@ export class PeerClient {
     this.vanillaIceTimeout = config.vanillaIceTimeout ?? DEFAULT_VANILLA_ICE_TIMEOUT;
     this.p2pTimeout = config.p2pTimeout ?? DEFAULT_P2P_TIMEOUT;
     this.requestTimeout = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-    assertDuration(this.vanillaIceTimeout, 'config.vanillaIceTimeout');
-    assertDuration(this.p2pTimeout, 'config.p2pTimeout');
     this.heartbeatInterval = config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
     this.heartbeatTimeout = config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+    assertDuration(this.vanillaIceTimeout, 'config.vanillaIceTimeout');
+    assertDuration(this.p2pTimeout, 'config.p2pTimeout');
     assertDuration(this.requestTimeout, 'config.requestTimeout');
     assertDuration(this.heartbeatInterval, 'config.heartbeatInterval');
     assertDuration(this.heartbeatTimeout, 'config.heartbeatTimeout');
