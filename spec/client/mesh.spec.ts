@@ -1,6 +1,7 @@
 import { HookError, HostNameAlreadyExistsError, InvalidStateError, type RxpeerError } from '../../src/errors';
 import type { PeerClient } from '../../src/client/PeerClient';
 import { collect, harness, next, settle, type Harness } from '../helpers/clientHarness';
+import type { FakePeerConnection } from '../helpers/fakePeerConnection';
 
 describe('PeerClient mesh flows (fake socket, fake peer connections)', () => {
   let h: Harness;
@@ -192,20 +193,46 @@ describe('PeerClient mesh flows (fake socket, fake peer connections)', () => {
     expect(client.clientId).toBeUndefined();
   });
 
-  it('closes a peer whose ICE fails, once, with one userDisconnecting', async () => {
+  it('renegotiates a pair whose ICE fails (the offering side offers again), and gives up when the new one fails before connecting', async () => {
     const { host, hostId } = await startHost();
-    const { id } = await join(hostId);
+    const { client, id } = await join(hostId);
     const leaving = collect(host.userDisconnecting$);
+    const clientLeaving = collect(client.userDisconnecting$);
     const closes: string[] = [];
     host.addPcCloseHook((peer) => void closes.push(peer));
-    const pc = h.net.all[0]!;
-    pc.setIce('failed');
-    pc.setIce('closed');
-    await next(host.peers$, (m) => m.size === 0);
-    await settle(5);
+    const first = h.net.all[0]!;
+    first.setIce('failed');
+    first.setIce('closed');
+    // A fresh connection, offered again, replaces the failed one on both sides.
+    await next(host.peers$, (m) => m.get(id)?.iceConnectionState === 'connected' && h.net.all.length === 4);
+    expect(first.signalingState).toBe('closed');
     expect(leaving.values).toEqual([id]);
     expect(closes).toEqual([id]);
-    expect(pc.signalingState).toBe('closed');
+    expect(clientLeaving.values).toEqual([hostId]); // the client's old connection was replaced
+    expect(h.net.open()).toHaveLength(2);
+
+    // The link worked, so a later failure is renegotiated again; this time the new
+    // connection fails before it connects, and the host gives up on the pair.
+    const hostPcs = collect(host.pcCreate$);
+    const failAtOnce = host.pcCreate$.subscribe(({ pc }) => (pc as unknown as FakePeerConnection).setIce('failed'));
+    h.net.all[2]!.setIce('failed');
+    await next(host.peers$, (m) => m.size === 0);
+    await settle(5);
+    failAtOnce.unsubscribe();
+    expect(hostPcs.values).toHaveLength(1);
+    expect(leaving.values).toEqual([id, id, id]);
+    expect(closes).toEqual([id, id, id]);
+  });
+
+  it('does not renegotiate from the answering side: its failed connection is closed once', async () => {
+    const { hostId } = await startHost();
+    const { client } = await join(hostId);
+    const leaving = collect(client.userDisconnecting$);
+    h.net.all[1]!.setIce('failed');
+    await next(client.peers$, (m) => m.size === 0);
+    await settle(5);
+    expect(leaving.values).toEqual([hostId]);
+    expect(h.net.all).toHaveLength(2);
   });
 
   it('reports a failed negotiation step, closes that peer, and keeps serving', async () => {

@@ -135,7 +135,10 @@ const MAX_EARLY_CANDIDATES = 64;
 /** A unit of per-peer work. */
 type PeerCommand =
   | { kind: 'wire'; peer: string; message: SignalMessage }
-  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection };
+  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection; iceFailed?: boolean };
+
+/** How many times the offering side renegotiates a pair whose ICE failed before it gives up. */
+const MAX_ICE_RETRIES = 1;
 
 
 /** @internal */
@@ -157,6 +160,8 @@ export class Session {
    */
   private readonly unconfirmed = new Set<string>();
   private readonly deferredCallMe = new Map<string, Map<string, Capability[]>>();
+  /** Offering side: renegotiations of a pair since it was last connected. */
+  private readonly iceRetries = new Map<string, number>();
   private readonly internal$ = new Subject<PeerCommand>();
   private readonly peerGone$ = new Subject<string>();
   private readonly subscription = new Subscription();
@@ -337,8 +342,20 @@ export class Session {
     const { peer } = command;
     const entry = this.registry.get(peer);
     if (command.kind === 'leave') {
-      if (command.pc !== undefined && entry?.pc !== command.pc) return EMPTY;
-      return this.closePeer$(peer, command.reason);
+      if (entry === undefined || (command.pc !== undefined && entry.pc !== command.pc)) return EMPTY;
+      const tries = this.iceRetries.get(peer) ?? 0;
+      if (command.iceFailed !== true || !entry.isOffer || tries >= MAX_ICE_RETRIES) {
+        return this.closePeer$(peer, command.reason);
+      }
+      // ICE failed while the peer is still in the group (no `bye`, no leave notice): the offering
+      // side makes a fresh connection and offers again; the other side takes the new offer.
+      return concat(
+        this.closePeer$(peer, `${command.reason}; renegotiating`),
+        defer(() => {
+          this.iceRetries.set(peer, tries + 1);
+          return this.guard(peer, 'offer', this.offer$(peer, entry.mode));
+        }),
+      );
     }
     const { message } = command;
     switch (message.type) {
@@ -366,10 +383,9 @@ export class Session {
         return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))) : EMPTY;
       case 'offer':
         if (entry !== undefined) {
-          if (entry.isOffer || entry.state.connectionState === 'connected') {
-            return this.invalid('an "offer" for a peer that already has a connection', message);
-          }
-          // A fresh offer for a connection that never came up (the offerer renegotiates after a reconnect).
+          if (entry.isOffer) return this.invalid('an "offer" from a peer this side offered to', message);
+          // The offering side started over (its ICE failed, or its signaling dropped mid-join):
+          // the fresh offer replaces this connection.
           return concat(
             this.closePeer$(peer, 'replaced by a fresh offer'),
             this.guard(peer, 'answer', this.answer$(peer, message.sdp, this.modeWith(message.caps))),
@@ -516,9 +532,10 @@ export class Session {
         entry.state = { ...entry.state, ...change };
         this.publishPeers();
         const ice = entry.state.iceConnectionState;
+        if (entry.state.connectionState === 'connected') this.iceRetries.delete(id);
         if (ice === 'failed' || ice === 'closed' || entry.state.connectionState === 'failed') {
           this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
-          this.internal$.next({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc });
+          this.internal$.next({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc, iceFailed: ice !== 'closed' });
         }
       }),
       ignoreElements(),
@@ -645,6 +662,7 @@ export class Session {
       if (entry === undefined) return EMPTY;
       this.registry.delete(id);
       this.early.delete(id);
+      this.iceRetries.delete(id);
       this.unconfirmed.delete(id);
       this.deferredCallMe.delete(id);
       for (const held of this.deferredCallMe.values()) held.delete(id);
