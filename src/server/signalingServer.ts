@@ -331,7 +331,8 @@ export async function createSignalingServer(
 
   server.on('connection', (socket: ServerSocket) => {
     const id = socket.id;
-    const slog = log.child({ socket: id });
+    // A child logger per socket only when something is logged: it costs heap on every idle socket.
+    const slog = log.level === 'silent' ? log : log.child({ socket: id });
     counters.connections += 1;
     slog.info({ address: socket.handshake.address }, 'connection');
 
