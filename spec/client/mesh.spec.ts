@@ -224,6 +224,24 @@ describe('PeerClient mesh flows (fake socket, fake peer connections)', () => {
     expect(closes).toEqual([id, id, id]);
   });
 
+  it('renegotiates a connection that is not up within pairTimeout, once, then closes it', async () => {
+    const host = h.make({ pairTimeout: 40 });
+    const started = next(host.started$);
+    await host.startHost('stuck');
+    const hostId = await started;
+    h.net.options = { gathering: 'instant', connect: false };
+    const created = collect(host.pcCreate$);
+    const leaving = collect(host.userDisconnecting$);
+    const client = h.make();
+    await client.startClient(hostId);
+    await next(host.peers$, (m) => m.size === 0 && created.values.length === 2, 2000);
+    expect(created.values.map((e) => e.isOffer)).toEqual([true, true]);
+    expect(leaving.values).toHaveLength(2);
+    // The client took the second offer as a replacement of the first.
+    expect(h.net.all.filter((pc) => pc.remoteDescription?.type === 'offer')).toHaveLength(2);
+    expect(h.net.open()).toHaveLength(1); // the client's replacement, until its own start times out
+  });
+
   it('does not renegotiate from the answering side: its failed connection is closed once', async () => {
     const { hostId } = await startHost();
     const { client } = await join(hostId);

@@ -12,6 +12,8 @@ export interface FakeNetworkOptions {
   gathering?: 'instant' | 'never';
   /** Make createOffer/createAnswer reject. */
   failCreate?: boolean;
+  /** false: ICE never starts (no state change after both descriptions are set). */
+  connect?: boolean;
 }
 
 export class FakeNetwork {
@@ -140,6 +142,7 @@ export class FakePeerConnection {
   }
 
   private maybeConnect(): void {
+    if (this.net.options.connect === false) return;
     if (this.localDescription && this.remoteDescription && this.iceConnectionState === 'new') {
       queueMicrotask(() => {
         this.setIce('checking');

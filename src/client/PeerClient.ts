@@ -62,6 +62,7 @@ export const DEFAULT_P2P_TIMEOUT = 15000;
 export const DEFAULT_REQUEST_TIMEOUT = 10000;
 export const DEFAULT_HEARTBEAT_INTERVAL = 1000;
 export const DEFAULT_HEARTBEAT_TIMEOUT = 5000;
+export const DEFAULT_PAIR_TIMEOUT = 15000;
 
 type ClientState =
   | { kind: 'idle' }
@@ -129,6 +130,7 @@ export class PeerClient {
   private readonly requestTimeout: number;
   private readonly heartbeatInterval: number;
   private readonly heartbeatTimeout: number;
+  private readonly pairTimeout: number;
   private link: Link | undefined;
   private session: Session | undefined;
   private disposed = false;
@@ -173,11 +175,13 @@ export class PeerClient {
     this.requestTimeout = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
     this.heartbeatInterval = config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
     this.heartbeatTimeout = config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+    this.pairTimeout = config.pairTimeout ?? DEFAULT_PAIR_TIMEOUT;
     assertDuration(this.vanillaIceTimeout, 'config.vanillaIceTimeout');
     assertDuration(this.p2pTimeout, 'config.p2pTimeout');
     assertDuration(this.requestTimeout, 'config.requestTimeout');
     assertDuration(this.heartbeatInterval, 'config.heartbeatInterval');
     assertDuration(this.heartbeatTimeout, 'config.heartbeatTimeout');
+    assertDuration(this.pairTimeout, 'config.pairTimeout');
     if (this.heartbeatInterval === 0) throw new TypeError('config.heartbeatInterval must be > 0');
     this.scheduler = deps.scheduler ?? asyncScheduler;
     this.createPeerConnection = deps.createPeerConnection ?? defaultCreatePeerConnection;
@@ -466,6 +470,7 @@ export class PeerClient {
       controlChannel: this.config.controlChannel ?? true,
       heartbeatInterval: this.heartbeatInterval,
       heartbeatTimeout: this.heartbeatTimeout,
+      pairTimeout: this.pairTimeout,
       scheduler: this.scheduler,
       logger: this.log,
       createHooks: this.createHooks,

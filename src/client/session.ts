@@ -27,8 +27,10 @@ import {
   race,
   switchMap,
   take,
+  takeUntil,
   tap,
   throwError,
+  timer,
   type SchedulerLike,
 } from 'rxjs';
 import {
@@ -99,6 +101,8 @@ export interface SessionContext {
   readonly controlChannel: boolean;
   readonly heartbeatInterval: number;
   readonly heartbeatTimeout: number;
+  /** Offering side: a connection not up by then is renegotiated like a failed one (ms; 0 = never). */
+  readonly pairTimeout: number;
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
   readonly createHooks: readonly PcCreateHook[];
@@ -460,6 +464,7 @@ export class Session {
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
       this.registry.set(id, entry);
       watch.add(this.watch$(entry).subscribe());
+      if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe());
       if (mode === 'trickle') {
         // Subscribed before setLocalDescription, so no candidate is missed.
         watch.add(
@@ -516,6 +521,23 @@ export class Session {
           take(1),
           tap((reason) => this.internal$.next({ kind: 'leave', peer: id, reason, pc })),
         );
+      }),
+      ignoreElements(),
+    );
+  }
+
+  /**
+   * Offering side: a connection that is not up within `pairTimeout` (ICE
+   * stuck without failing) is treated like a failed one, so the pair is
+   * renegotiated instead of waiting forever.
+   */
+  private pairTimeout$(entry: PeerEntry): Observable<never> {
+    const { pc, id } = entry;
+    return timer(this.ctx.pairTimeout, this.ctx.scheduler).pipe(
+      takeUntil(connectionState$(pc).pipe(filter((state) => state === 'connected'))),
+      tap(() => {
+        this.log.info('peer connection not up in time', { id, timeoutMs: this.ctx.pairTimeout });
+        this.internal$.next({ kind: 'leave', peer: id, reason: 'not connected in time', pc, iceFailed: true });
       }),
       ignoreElements(),
     );

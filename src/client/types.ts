@@ -37,6 +37,12 @@ export interface PeerClientConfig {
   heartbeatInterval?: number;
   /** Silence after which an rxpeer peer is taken as gone (ms). Default 5000. */
   heartbeatTimeout?: number;
+  /**
+   * On the side that offered a connection: if it is not connected within this
+   * time (ICE stuck without failing), it is renegotiated like a failed one,
+   * once per connected period (ms). Default 15000; 0 turns it off.
+   */
+  pairTimeout?: number;
   /** How long to wait for the server to acknowledge `create host` / `list hosts` (ms). Default 10000. */
   requestTimeout?: number;
   logger?: Logger;
