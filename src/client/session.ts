@@ -534,12 +534,12 @@ export class Session {
   private pairTimeout$(entry: PeerEntry): Observable<never> {
     const { pc, id } = entry;
     return timer(this.ctx.pairTimeout, this.ctx.scheduler).pipe(
-      takeUntil(connectionState$(pc).pipe(filter((state) => state === 'connected'))),
       tap(() => {
         this.log.info('peer connection not up in time', { id, timeoutMs: this.ctx.pairTimeout });
         this.internal$.next({ kind: 'leave', peer: id, reason: 'not connected in time', pc, iceFailed: true });
       }),
       ignoreElements(),
+      takeUntil(connectionState$(pc).pipe(filter((state) => state === 'connected'))),
     );
   }
 
