@@ -15,7 +15,6 @@ const wrtc: typeof Wrtc =
   (globalThis as { __rxpeerWrtc?: typeof Wrtc }).__rxpeerWrtc ?? (require('@roamhq/wrtc') as typeof Wrtc);
 
 const made: RTCPeerConnection[] = [];
-let baseline = 0;
 
 export function createPeerConnection(config: RTCConfiguration): RTCPeerConnection {
   const pc = new wrtc.RTCPeerConnection(config) as unknown as RTCPeerConnection;
@@ -25,11 +24,10 @@ export function createPeerConnection(config: RTCConfiguration): RTCPeerConnectio
 
 /** Peer connections made so far that are not closed. */
 export function openPeerConnections(): RTCPeerConnection[] {
-  return made.slice(baseline).filter((pc) => pc.signalingState !== 'closed' && pc.connectionState !== 'closed');
+  return made.filter((pc) => pc.signalingState !== 'closed' && pc.connectionState !== 'closed');
 }
 
 /** Forgets closed ones (call between specs). */
 export function resetTracking(): void {
-  // Closed ones stay referenced: letting the engine collect them while the process exits can crash it.
-  baseline = made.length;
+  made.splice(0, made.length, ...openPeerConnections());
 }

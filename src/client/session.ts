@@ -24,6 +24,7 @@ import {
   merge,
   mergeMap,
   of,
+  share,
   race,
   switchMap,
   take,
@@ -49,7 +50,7 @@ import { iceConnected } from '../operators/iceConnected.js';
 import { runHooks } from '../operators/runHooks.js';
 import { startTimeout } from '../operators/startTimeout.js';
 import { startedCondition } from '../operators/startedCondition.js';
-import { Status, parseCreateHostResponse, type Capability, type OutgoingMessage, type SignalMessage, type WireCandidate } from '../protocol/wire.js';
+import { Status, parseCreateHostResponse, type Capability, type ParseResult, type OutgoingMessage, type SignalMessage, type WireCandidate } from '../protocol/wire.js';
 import { ackTimeout } from '../operators/ackTimeout.js';
 import {
   channelClosed$,
@@ -172,8 +173,15 @@ export class Session {
   private readonly log: Logger;
   private stopping: Promise<void> | undefined;
 
+  /** Relayed messages, parsed once for every reader (one socket listener). */
+  private readonly received$: Observable<ParseResult>;
+  /** Ids from `user disconnected`, or the error of a malformed notice. */
+  private readonly departed$: Observable<string | InvalidMessageError>;
+
   constructor(private readonly ctx: SessionContext) {
     this.log = ctx.logger.child(ctx.role.role);
+    this.received$ = messages$(ctx.socket).pipe(share());
+    this.departed$ = userDisconnected$(ctx.socket).pipe(share());
   }
 
   /** Subscribes the session's streams. Call once, right after the socket connected. */
@@ -230,8 +238,7 @@ export class Session {
   // Input: wire messages and leave notices become per-peer commands.
 
   private commands$(): Observable<PeerCommand> {
-    const { socket } = this.ctx;
-    const wire$ = messages$(socket).pipe(
+    const wire$ = this.received$.pipe(
       mergeMap((result): Observable<PeerCommand> => {
         switch (result.kind) {
           case 'invalid':
@@ -251,7 +258,7 @@ export class Session {
         }
       }),
     );
-    const left$ = userDisconnected$(socket).pipe(
+    const left$ = this.departed$.pipe(
       mergeMap((idOrError): Observable<PeerCommand> => {
         if (idOrError instanceof RxpeerError) {
           this.report(idOrError);
@@ -782,8 +789,8 @@ export class Session {
   // Client start: done from the host AND ICE connected with it, within the start timeout.
 
   private clientStart$(hostId: string): Observable<never> {
-    const { socket, events$ } = this.ctx;
-    const doneFromHost$ = messages$(socket).pipe(
+    const { events$ } = this.ctx;
+    const doneFromHost$ = this.received$.pipe(
       filter((r) => r.kind === 'message' && r.message.type === 'done' && r.message.from === hostId),
     );
     const iceWithHost$ = events$.pipe(
@@ -791,8 +798,8 @@ export class Session {
       switchMap((e) => iceConnectionState$(e.pc).pipe(iceConnected())),
     );
     const hostLeft$ = merge(
-      userDisconnected$(socket).pipe(filter((id) => id === hostId)),
-      messages$(socket).pipe(filter((r) => r.kind === 'message' && r.message.type === 'bye' && r.message.from === hostId)),
+      this.departed$.pipe(filter((id) => id === hostId)),
+      this.received$.pipe(filter((r) => r.kind === 'message' && r.message.type === 'bye' && r.message.from === hostId)),
     ).pipe(
       take(1),
       concatMap(() => throwError(() => new HostLeftError(hostId))),
