@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Runs a command inside a network namespace of its own that has only the
+// loopback interface, so every packet the tests, the soak and the benchmark
+// send (WebRTC connectivity checks included: the engines gather candidates on
+// every interface they see) stays on 127.0.0.1 / ::1.
+//
+//   node scripts/netns.cjs <command> [args…]
+//
+// Needs root (or unprivileged user namespaces) and util-linux's `unshare`.
+// Without them it refuses to run, unless RXPEER_ALLOW_HOST_NETWORK=1 says
+// that running on the machine's own interfaces is acceptable.
+'use strict';
+const { spawnSync } = require('node:child_process');
+
+const [command, ...args] = process.argv.slice(2);
+if (command === undefined) {
+  process.stderr.write('usage: node scripts/netns.cjs <command> [args…]\n');
+  process.exit(2);
+}
+
+const run = (cmd, argv) => {
+  const result = spawnSync(cmd, argv, { stdio: 'inherit', env: process.env });
+  if (result.error) {
+    process.stderr.write(`rxpeer: could not run ${cmd}: ${result.error.message}\n`);
+    return 1;
+  }
+  return result.status ?? (result.signal ? 128 + 1 : 1);
+};
+
+if (process.env.RXPEER_NETNS === '1') process.exit(run(command, args));
+
+// Try the namespace: `unshare -n` (root) or `unshare -rn` (user namespaces).
+const inner = [
+  '-c',
+  'ip link set lo up && exec env RXPEER_NETNS=1 "$@"',
+  'rxpeer-netns',
+  command,
+  ...args,
+];
+const probe = spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore' });
+if (probe.status === 0) process.exit(run('unshare', ['-n', 'sh', ...inner]));
+
+if (process.env.RXPEER_ALLOW_HOST_NETWORK === '1') {
+  process.stderr.write('rxpeer: no network namespace available; running on the host network.\n');
+  process.exit(run(command, args));
+}
+process.stderr.write(
+  'rxpeer: the tests run in a network namespace with only loopback, which needs root\n' +
+    '  (or user namespaces) and `unshare`. Run as root, or set RXPEER_ALLOW_HOST_NETWORK=1\n' +
+    '  to run on this machine\'s own interfaces.\n',
+);
+process.exit(1);
