@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Runs a command inside a network namespace of its own that has only the
-// loopback interface, so every packet the tests, the soak and the benchmark
-// send (WebRTC connectivity checks included: the engines gather candidates on
-// every interface they see) stays on 127.0.0.1 / ::1.
+// Runs a command inside a network namespace of its own, so every packet the
+// tests, the soak and the benchmark send (WebRTC connectivity checks included:
+// the engines gather candidates on every interface they see) stays inside it.
+// The namespace has loopback and one veth pair whose far end is in the same
+// namespace, addressed 10.231.0.1/24: Chromium never gathers loopback host
+// candidates and gathers none at all without a default route, so it gets an
+// interface besides `lo` and a default route through it (to 10.231.0.2, which
+// nobody answers). Those addresses exist only inside this namespace: nothing
+// leaves the machine.
 //
 //   node scripts/netns.cjs <command> [args…]
 //
@@ -32,7 +37,10 @@ if (process.env.RXPEER_NETNS === '1') process.exit(run(command, args));
 // Try the namespace: `unshare -n` (root) or `unshare -rn` (user namespaces).
 const inner = [
   '-c',
-  'ip link set lo up && exec env RXPEER_NETNS=1 "$@"',
+  'ip link set lo up && ip link add rxpeer0 type veth peer name rxpeer1 && ' +
+    'ip addr add 10.231.0.1/24 dev rxpeer0 && ip link set rxpeer0 up && ip link set rxpeer1 up && ' +
+    'ip route add default via 10.231.0.2 dev rxpeer0 && ' +
+    'exec env RXPEER_NETNS=1 "$@"',
   'rxpeer-netns',
   command,
   ...args,
