@@ -27,6 +27,7 @@ class Player {
     this.adapter = new PeerAdapter(this.runtime, {
       deps: { createSocket: () => hub.createSocket(), createPeerConnection: net.factory },
       logSink: () => undefined,
+      bindingTarget: this.target,
     });
     this.adapter.adapt();
     this.unity = new FakeUnity({ target: this.target });

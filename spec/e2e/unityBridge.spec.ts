@@ -6,7 +6,7 @@
 import { BRIDGE, PeerAdapter } from '../../src/bridge/PeerAdapter';
 import { UnityBridgeRuntime, installUnityBinding, type UnityBinding } from '../../src/bridge/webCommon';
 import { createSignalingServer, type SignalingServer } from '../../src/server';
-import { NAMES, main } from '../../examples/unity-webgl/app';
+import { NAMES, main } from '../../examples/unity-webgl/dataChannelClient';
 import { FakeUnity } from '../helpers/fakeEmscripten';
 import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
 
@@ -21,7 +21,10 @@ class Player {
 
   constructor(url: string) {
     // The page script: the example app, with rxpeer's Web.Common runtime.
-    this.adapter = main(this.runtime, new PeerAdapter(this.runtime, { deps: { createPeerConnection }, logSink: () => undefined }));
+    this.adapter = main(
+      this.runtime,
+      new PeerAdapter(this.runtime, { deps: { createPeerConnection }, logSink: () => undefined, bindingTarget: this.target }),
+    );
     this.unity.init({ isDebug: false });
     // C#: new WebGLPeerClient(config) — constructor action, then every callback.
     this.unity.callAction(
