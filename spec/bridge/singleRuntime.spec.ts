@@ -8,7 +8,11 @@
  * The same layouts run in real Chromium in spec/browser/unity-bridge.spec.ts.
  */
 import type * as BridgeModule from '../../src/bridge/index';
-import { BRIDGE_REGISTRY_KEY, UnityBridgeRuntime, defaultUnityBridgeRuntime } from '../../src/bridge/webCommon';
+import {
+  BRIDGE_REGISTRY_KEY,
+  UnityBridgeRuntime,
+  defaultUnityBridgeRuntime,
+} from '../../src/bridge/webCommon';
 import type { LogSink } from '../../src/logger';
 import { CSHARP_NAMES, FakeUnity, FakeWebGLPeerClient } from '../helpers/fakeEmscripten';
 import { FakeHub } from '../helpers/fakeSignaling';
@@ -42,7 +46,12 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 /** Adapts a PeerAdapter of `copy` with fake signaling and peers, disposed after the test. */
-function adapt(copy: Bridge, hub: FakeHub, net: FakeNetwork, logSink: LogSink = () => undefined): BridgeModule.PeerAdapter {
+function adapt(
+  copy: Bridge,
+  hub: FakeHub,
+  net: FakeNetwork,
+  logSink: LogSink = () => undefined,
+): BridgeModule.PeerAdapter {
   const adapter = new copy.PeerAdapter(undefined, {
     deps: { createSocket: () => hub.createSocket(), createPeerConnection: net.factory },
     logSink,
@@ -58,10 +67,13 @@ async function hostThroughCSharp(hub: FakeHub): Promise<FakeWebGLPeerClient> {
   unity.init();
   const csharp = new FakeWebGLPeerClient(unity, { url: 'http://127.0.0.1:3010' });
   csharp.startHost('room');
-  await until(() => csharp.calls('WebGLPeerClient#HandleOnStarted').length === 1, 'HandleOnStarted');
-  expect(csharp.calls('WebGLPeerClient#ReceiveStartHostResponse').map((r) => JSON.parse(r) as unknown)).toEqual([
-    { status: 200, message: 'Host have been created' },
-  ]);
+  await until(
+    () => csharp.calls('WebGLPeerClient#HandleOnStarted').length === 1,
+    'HandleOnStarted',
+  );
+  expect(
+    csharp.calls('WebGLPeerClient#ReceiveStartHostResponse').map((r) => JSON.parse(r) as unknown),
+  ).toEqual([{ status: 200, message: 'Host have been created' }]);
   expect(csharp.clientId()).toBe(hub.hosts.get('room'));
   expect(unity.liveAllocations()).toEqual([]);
   return csharp;
@@ -81,7 +93,9 @@ describe('two copies of the bridge code on one page', () => {
     expect(iife.defaultUnityBridgeRuntime).not.toBe(app.defaultUnityBridgeRuntime);
     expect(iife.UnityBridgeRuntime).not.toBe(app.UnityBridgeRuntime);
     expect(iife.defaultUnityBridgeRuntime.registry).toBe(app.defaultUnityBridgeRuntime.registry);
-    expect(Reflect.get(globalThis, Symbol.for('rxpeer.bridge.registry'))).toBe(iife.defaultUnityBridgeRuntime.registry);
+    expect(Reflect.get(globalThis, Symbol.for('rxpeer.bridge.registry'))).toBe(
+      iife.defaultUnityBridgeRuntime.registry,
+    );
     expect(iife.defaultUnityBridgeRuntime.registry.version).toBe(1);
     // A private runtime stays private.
     expect(new app.UnityBridgeRuntime().registry).not.toBe(app.defaultUnityBridgeRuntime.registry);
@@ -96,7 +110,10 @@ describe('two copies of the bridge code on one page', () => {
     adapt(app, hub, net);
     // adapt() found the IIFE's binding and kept it.
     expect(Reflect.get(globalThis, '__getNop')).toBe(installedByIife);
-    expect(app.findUnityBinding()).toEqual({ kind: 'rxpeer', registry: iife.defaultUnityBridgeRuntime.registry });
+    expect(app.findUnityBinding()).toEqual({
+      kind: 'rxpeer',
+      registry: iife.defaultUnityBridgeRuntime.registry,
+    });
     await hostThroughCSharp(hub);
   });
 
@@ -193,8 +210,14 @@ describe('PeerAdapter.adapt() and the Web.Common binding', () => {
     unity.init();
     const csharp = new FakeWebGLPeerClient(unity, { url: 'http://127.0.0.1:3010' });
     csharp.listHosts();
-    await until(() => csharp.calls('WebGLPeerClient#ReceiveListHostsResponse').length === 1, 'the host list');
-    expect(JSON.parse(csharp.calls('WebGLPeerClient#ReceiveListHostsResponse')[0]!)).toEqual({ status: 200, hosts: [] });
+    await until(
+      () => csharp.calls('WebGLPeerClient#ReceiveListHostsResponse').length === 1,
+      'the host list',
+    );
+    expect(JSON.parse(csharp.calls('WebGLPeerClient#ReceiveListHostsResponse')[0]!)).toEqual({
+      status: 200,
+      hosts: [],
+    });
   });
 
   it('warns when C#’s calls would not reach the adapter', () => {
@@ -207,12 +230,19 @@ describe('PeerAdapter.adapt() and the Web.Common binding', () => {
     // A foreign helper and no binding on the page.
     const foreign = new UnityBridgeRuntime();
     const { addAction, addFunction, callback } = foreign;
-    const lonely = new PeerAdapter({ addAction, addFunction, callback }, { deps, logSink, bindingTarget: {} });
+    const lonely = new PeerAdapter(
+      { addAction, addFunction, callback },
+      { deps, logSink, bindingTarget: {} },
+    );
     lonely.adapt();
     expect(warnings()).toEqual([expect.stringContaining('no Web.Common binding')]);
 
     // rxpeer's helper, but the page's binding is someone else's.
-    const other = new PeerAdapter(undefined, { deps, logSink, bindingTarget: { __getNop: () => 0, __getMethod: () => 0 } });
+    const other = new PeerAdapter(undefined, {
+      deps,
+      logSink,
+      bindingTarget: { __getNop: () => 0, __getMethod: () => 0 },
+    });
     other.adapt();
     expect(warnings()).toEqual([expect.stringContaining('not rxpeer')]);
 
@@ -223,7 +253,11 @@ describe('PeerAdapter.adapt() and the Web.Common binding', () => {
     elsewhere.adapt();
     expect(warnings()).toEqual([expect.stringContaining('another rxpeer bridge runtime')]);
     binding.uninstall();
-    cleanups.push(() => lonely.dispose(), () => other.dispose(), () => elsewhere.dispose());
+    cleanups.push(
+      () => lonely.dispose(),
+      () => other.dispose(),
+      () => elsewhere.dispose(),
+    );
   });
 });
 
@@ -238,11 +272,16 @@ describe('the shared registry refuses what it cannot share', () => {
       thrown = error;
     }
     expect(thrown).toMatchObject({ code: 'BRIDGE', context: { version: 2, expected: 1 } });
-    expect((thrown as Error).message).toMatch(/registry version 1, the page's registry is version 2/);
+    expect((thrown as Error).message).toMatch(
+      /registry version 1, the page's registry is version 2/,
+    );
   });
 
   it('refuses a key that holds something else, and defines its own registry read-only', () => {
-    const junk = new UnityBridgeRuntime({ shared: true, sharedTarget: { [BRIDGE_REGISTRY_KEY]: 'junk' } });
+    const junk = new UnityBridgeRuntime({
+      shared: true,
+      sharedTarget: { [BRIDGE_REGISTRY_KEY]: 'junk' },
+    });
     expect(() => junk.registry).toThrow(/not an rxpeer bridge registry/);
 
     const page: Record<PropertyKey, unknown> = {};
