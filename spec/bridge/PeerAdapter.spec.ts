@@ -127,6 +127,25 @@ describe('PeerAdapter driven by an emulated Unity WebGL player (fake signaling, 
     expect(a.unity.liveAllocations()).toEqual([]);
   });
 
+  it('answers every failed create host with 409, the only status on which C# fails a start, and the real reason', async () => {
+    // Refused by rxpeer before it reaches the server.
+    const a = player();
+    a.construct();
+    a.unity.callAction(BRIDGE.actions.startHost, '   ');
+    const [blank] = await a.until(BRIDGE.callbacks.startHostResponse);
+    expect(JSON.parse(blank!)).toEqual({ status: 409, message: expect.stringMatching(/non-empty/) as unknown });
+
+    // The signaling server cannot be reached.
+    hub.refuseConnections = 'xhr poll error';
+    const b = player();
+    b.construct();
+    b.unity.callAction(BRIDGE.actions.startHost, 'room');
+    const [down] = await b.until(BRIDGE.callbacks.startHostResponse);
+    expect(JSON.parse(down!)).toEqual({ status: 409, message: expect.stringMatching(/xhr poll error/) as unknown });
+    expect(a.calls(BRIDGE.callbacks.started)).toEqual([]);
+    expect(b.calls(BRIDGE.callbacks.started)).toEqual([]);
+  });
+
   it('tells C# when an established signaling connection drops', async () => {
     const a = player();
     a.construct();

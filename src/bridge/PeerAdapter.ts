@@ -122,7 +122,7 @@ function toSocketOptions(options: WebGLPeerConfigJson['socketOptions']): PeerSoc
   return result;
 }
 
-/** The status a request that never reached the server reports to C#. */
+/** The status a failed `list hosts` reports to C# (which reads only `hosts`, so a failure lists no rooms). */
 function statusOf(error: unknown): { status: number; message: string } {
   if (error instanceof HostNameAlreadyExistsError) {
     return { status: Status.Conflict, message: error.serverMessage };
@@ -131,6 +131,21 @@ function statusOf(error: unknown): { status: number; message: string } {
   if (error instanceof AckTimeoutError) return { status: 504, message: error.message };
   if (error instanceof SignalingConnectError) return { status: 503, message: error.message };
   return { status: 500, message: describe(error) };
+}
+
+/**
+ * The answer C# gets for a `create host` that did not succeed. C#'s
+ * `PeerClient.StartHostAsync` fails only on status 409 and takes any other
+ * status as success (it fires OnStarted), so every refusal (a name the server
+ * or rxpeer refuses, a rate limit, a server that is down or never answers)
+ * goes to C# as 409, a `HostNameAlreadyExistsException` there, with the real
+ * reason in `message`.
+ */
+function refusedStartHost(error: unknown): { status: number; message: string } {
+  if (error instanceof HostNameAlreadyExistsError) {
+    return { status: Status.Conflict, message: error.serverMessage };
+  }
+  return { status: Status.Conflict, message: describe(error) };
 }
 
 /**
@@ -177,7 +192,7 @@ export class PeerAdapter {
         BRIDGE.callbacks.startHostResponse,
         this.getPeerClient().startHostResponse$(name),
         (response) => ({ status: response.status, message: response.message }),
-        (error) => statusOf(error),
+        (error) => refusedStartHost(error),
       );
     });
     helper.addAction(BRIDGE.actions.listHosts, () => {
