@@ -15,8 +15,9 @@
  * - `Build/Build.loader.js`: the emulated player.
  *
  * Layouts: the example's `index.html` unchanged (IIFE, `installUnityBinding()`,
- * app bundle, loader), the same scripts in the other order, and the Extreal
- * layout (app bundle, loader; no IIFE, no explicit install).
+ * app bundle, loader), the same scripts in the other order, the Extreal
+ * layout (app bundle, loader; no IIFE, no explicit install), and the IIFE
+ * alone with an inline `new rxpeerBridge.PeerAdapter().adapt()` (no bundler).
  *
  * Chromium runs with real host candidates (mDNS off), as in mesh.spec.ts, on
  * loopback (see LOOPBACK_FLAG).
@@ -143,6 +144,14 @@ function buildSite(dir: string): void {
   writeFileSync(
     join(dir, 'extreal.html'),
     page('the Extreal layout', '<script src="extreal-app.js"></script>\n'),
+  );
+  writeFileSync(
+    join(dir, 'iife-only.html'),
+    page(
+      'the IIFE alone, no bundler',
+      '<script src="rxpeer-bridge.iife.js"></script>\n' +
+        '<script>new rxpeerBridge.PeerAdapter().adapt();</script>\n',
+    ),
   );
 }
 
@@ -339,19 +348,18 @@ describe('the Unity WebGL recipe in Chromium', () => {
     for (const tab of [host, client]) expect((await tab.state()).live).toBe(0);
   });
 
-  it('the Extreal sample’s app script alone (only adapt(), no IIFE, no installUnityBinding): C# hosts, joins and stops', async () => {
+  it('the Extreal sample’s app script alone (only adapt(), no IIFE, no installUnityBinding) hosts; the IIFE alone with an inline adapt() joins; C# stops', async () => {
     const [host, client] = await Promise.all([
-      open('Extreal host', 'extreal.html'),
-      open('Extreal client', 'extreal.html'),
+      open('Extreal layout', 'extreal.html'),
+      open('IIFE-only layout', 'iife-only.html'),
     ]);
-    for (const tab of [host, client]) {
-      expect(
-        await tab.page.evaluate(
-          () => typeof (window as unknown as { rxpeerBridge?: unknown }).rxpeerBridge,
-        ),
-      ).toBe('undefined');
-      await tab.construct(server.url, false);
-    }
+    const hasIife = (tab: UnityTab): Promise<boolean> =>
+      tab.page.evaluate(
+        () => typeof (window as unknown as { rxpeerBridge?: unknown }).rxpeerBridge === 'object',
+      );
+    expect(await hasIife(host)).toBe(false);
+    expect(await hasIife(client)).toBe(true);
+    for (const tab of [host, client]) await tab.construct(server.url, false);
     const [, clientId] = await hostAndJoin(host, client, 'extreal room');
     await stopClient(host, client, clientId);
     for (const tab of [host, client]) expect((await tab.state()).live).toBe(0);
