@@ -1,81 +1,9 @@
 /**
- * A Unity WebGL app's page script on rxpeer, written the way an app written
- * for the Extreal package is: only the import path differs.
+ * The example's page script, as shipped: bundle it (it imports `rxpeer/bridge`)
+ * and load it before Unity's loader script, as `index.html` does.
  *
- * C# side (unchanged): `new WebGLPeerClient(config)`, then the app's own
- * `WebGLHelper.CallAction("DataChannelClient#DataChannelClient")` once the
- * peer client exists, and `"DataChannelClient#Send"` to send text. Received
- * text comes back through the `"DataChannelClient#HandleOnMessage"` callback.
+ *   npx esbuild examples/unity-webgl/app.ts --bundle --format=iife --outfile=app.js
  */
-import { PeerAdapter, webCommonHelper, type PeerClientProvider, type WebCommonHelper } from 'rxpeer/bridge';
+import { main } from './dataChannelClient.js';
 
-/** The app's data channel label; rxpeer's own control channel has another and is ignored here. */
-export const LABEL = 'sample';
-
-export const NAMES = {
-  construct: 'DataChannelClient#DataChannelClient',
-  send: 'DataChannelClient#Send',
-  onMessage: 'DataChannelClient#HandleOnMessage',
-} as const;
-
-/** Opens a data channel with every peer (the offering side makes it) and relays text to C#. */
-export class DataChannelClient {
-  private readonly channels = new Map<string, RTCDataChannel>();
-
-  constructor(
-    getPeerClient: PeerClientProvider,
-    private readonly helper: WebCommonHelper = webCommonHelper,
-  ) {
-    const client = getPeerClient();
-    client.addPcCreateHook((id, isOffer, pc) => {
-      if (isOffer) {
-        this.track(id, pc.createDataChannel(LABEL));
-        return;
-      }
-      pc.addEventListener('datachannel', (event) => {
-        if (event.channel.label === LABEL) this.track(id, event.channel);
-      });
-    });
-    client.addPcCloseHook((id) => {
-      this.channels.get(id)?.close();
-      this.channels.delete(id);
-    });
-  }
-
-  /** Sends text to every peer whose channel is open; returns how many. */
-  send(text: string): number {
-    let sent = 0;
-    for (const channel of this.channels.values()) {
-      if (channel.readyState === 'open') {
-        channel.send(text);
-        sent += 1;
-      }
-    }
-    return sent;
-  }
-
-  private track(id: string, channel: RTCDataChannel): void {
-    this.channels.set(id, channel);
-    channel.addEventListener('message', (event: MessageEvent) => {
-      this.helper.callback(NAMES.onMessage, id, String(event.data));
-    });
-  }
-}
-
-/**
- * Page start-up: adapt the peer client for Unity, and register the app's own
- * actions. Call before Unity's loader runs (after `installUnityBinding()` when
- * rxpeer provides the Web.Common helper).
- */
-export function main(helper: WebCommonHelper = webCommonHelper, adapter = new PeerAdapter(helper)): PeerAdapter {
-  adapter.adapt();
-  let dataChannelClient: DataChannelClient | undefined;
-  helper.addAction(NAMES.construct, () => {
-    dataChannelClient = new DataChannelClient(adapter.getPeerClient, helper);
-  });
-  helper.addAction(NAMES.send, (text) => {
-    if (dataChannelClient === undefined) throw new Error(`Call ${NAMES.construct} first`);
-    dataChannelClient.send(text);
-  });
-  return adapter;
-}
+main();

@@ -27,6 +27,7 @@ class Player {
     this.adapter = new PeerAdapter(this.runtime, {
       deps: { createSocket: () => hub.createSocket(), createPeerConnection: net.factory },
       logSink: () => undefined,
+      bindingTarget: this.target,
     });
     this.adapter.adapt();
     this.unity = new FakeUnity({ target: this.target });
@@ -124,6 +125,25 @@ describe('PeerAdapter driven by an emulated Unity WebGL player (fake signaling, 
     expect(JSON.parse(response!)).toMatchObject({ status: 503, hosts: [] });
     expect(a.calls(BRIDGE.callbacks.connectFailed)).toEqual(['xhr poll error']);
     expect(a.unity.liveAllocations()).toEqual([]);
+  });
+
+  it('answers every failed create host with 409, the only status on which C# fails a start, and the real reason', async () => {
+    // Refused by rxpeer before it reaches the server.
+    const a = player();
+    a.construct();
+    a.unity.callAction(BRIDGE.actions.startHost, '   ');
+    const [blank] = await a.until(BRIDGE.callbacks.startHostResponse);
+    expect(JSON.parse(blank!)).toEqual({ status: 409, message: expect.stringMatching(/non-empty/) as unknown });
+
+    // The signaling server cannot be reached.
+    hub.refuseConnections = 'xhr poll error';
+    const b = player();
+    b.construct();
+    b.unity.callAction(BRIDGE.actions.startHost, 'room');
+    const [down] = await b.until(BRIDGE.callbacks.startHostResponse);
+    expect(JSON.parse(down!)).toEqual({ status: 409, message: expect.stringMatching(/xhr poll error/) as unknown });
+    expect(a.calls(BRIDGE.callbacks.started)).toEqual([]);
+    expect(b.calls(BRIDGE.callbacks.started)).toEqual([]);
   });
 
   it('tells C# when an established signaling connection drops', async () => {

@@ -6,7 +6,7 @@
 import { BRIDGE, PeerAdapter } from '../../src/bridge/PeerAdapter';
 import { UnityBridgeRuntime, installUnityBinding, type UnityBinding } from '../../src/bridge/webCommon';
 import { createSignalingServer, type SignalingServer } from '../../src/server';
-import { NAMES, main } from '../../examples/unity-webgl/app';
+import { NAMES, main } from '../../examples/unity-webgl/dataChannelClient';
 import { FakeUnity } from '../helpers/fakeEmscripten';
 import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
 
@@ -21,7 +21,10 @@ class Player {
 
   constructor(url: string) {
     // The page script: the example app, with rxpeer's Web.Common runtime.
-    this.adapter = main(this.runtime, new PeerAdapter(this.runtime, { deps: { createPeerConnection }, logSink: () => undefined }));
+    this.adapter = main(
+      this.runtime,
+      new PeerAdapter(this.runtime, { deps: { createPeerConnection }, logSink: () => undefined, bindingTarget: this.target }),
+    );
     this.unity.init({ isDebug: false });
     // C#: new WebGLPeerClient(config) — constructor action, then every callback.
     this.unity.callAction(
@@ -77,9 +80,18 @@ describe('Unity WebGL bridge end to end', () => {
     const client = new Player(server.url);
     players.push(host, client);
 
-    host.unity.callAction(BRIDGE.actions.startHost, 'unity-room');
+    // A name the server refuses: C# fails a start only on 409, so that is what it gets, with the reason.
+    host.unity.callAction(BRIDGE.actions.startHost, 'x'.repeat(65));
     await host.until(BRIDGE.callbacks.startHostResponse);
-    expect(JSON.parse(host.calls(BRIDGE.callbacks.startHostResponse)[0]!.str1)).toMatchObject({ status: 200 });
+    expect(JSON.parse(host.calls(BRIDGE.callbacks.startHostResponse)[0]!.str1)).toEqual({
+      status: 409,
+      message: expect.stringMatching(/status 400/) as unknown,
+    });
+    expect(host.calls(BRIDGE.callbacks.started)).toEqual([]);
+
+    host.unity.callAction(BRIDGE.actions.startHost, 'unity-room');
+    await host.until(BRIDGE.callbacks.startHostResponse, 2);
+    expect(JSON.parse(host.calls(BRIDGE.callbacks.startHostResponse)[1]!.str1)).toMatchObject({ status: 200 });
     await host.until(BRIDGE.callbacks.started);
     const hostId = host.unity.callFunction(BRIDGE.functions.getClientId);
 

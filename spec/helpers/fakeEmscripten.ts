@@ -345,3 +345,113 @@ export class FakeUnity {
     return written;
   }
 }
+
+/**
+ * The names the C# `WebGLPeerClient` uses, spelled out as C# spells them
+ * (PROTOCOL §6), independently of `BRIDGE` in src/bridge, so a spec using
+ * them checks rxpeer's names against the C# side's.
+ */
+export const CSHARP_NAMES = {
+  construct: 'WebGLPeerClient#WebGLPeerClient',
+  startHost: 'WebGLPeerClient#DoStartHostAsync',
+  listHosts: 'WebGLPeerClient#DoListHostsAsync',
+  startClient: 'WebGLPeerClient#DoStartClientAsync',
+  stop: 'WebGLPeerClient#DoStopAsync',
+  getClientId: 'WebGLPeerClient#GetClientId',
+  callbacks: [
+    'WebGLPeerClient#HandleOnStarted',
+    'WebGLPeerClient#HandleOnConnectFailed',
+    'WebGLPeerClient#HandleOnDisconnected',
+    'WebGLPeerClient#HandleOnUserConnecting',
+    'WebGLPeerClient#HandleOnUserDisconnecting',
+    'WebGLPeerClient#ReceiveStartHostResponse',
+    'WebGLPeerClient#ReceiveListHostsResponse',
+  ],
+} as const;
+
+/** The config JSON C#'s `WebGLPeerConfig` serializes for the constructor action. */
+export function webGLPeerConfig(url: string): object {
+  return {
+    url,
+    socketOptions: { connectionTimeout: 5000, reconnection: true, withCredentials: false },
+    pcConfig: { iceServers: [] },
+    vanillaIceTimeout: 5000,
+    isDebug: false,
+  };
+}
+
+/**
+ * The C# `WebGLPeerClient` on an emulated player, in its call order: the
+ * constructor action, then every callback registered right after it returns;
+ * `DoStartHostAsync`, `DoListHostsAsync`, `DoStartClientAsync`, `DoStopAsync`
+ * and `GetClientId` as C# calls them.
+ */
+export class FakeWebGLPeerClient {
+  constructor(
+    readonly unity: FakeUnity,
+    config: object,
+  ) {
+    unity.callAction(CSHARP_NAMES.construct, JSON.stringify(config));
+    for (const name of CSHARP_NAMES.callbacks) unity.addCallback(name);
+  }
+
+  startHost(name: string): void {
+    this.unity.callAction(CSHARP_NAMES.startHost, name);
+  }
+
+  listHosts(): void {
+    this.unity.callAction(CSHARP_NAMES.listHosts);
+  }
+
+  startClient(hostId: string): void {
+    this.unity.callAction(CSHARP_NAMES.startClient, hostId);
+  }
+
+  stop(): void {
+    this.unity.callAction(CSHARP_NAMES.stop);
+  }
+
+  clientId(): string {
+    return this.unity.callFunction(CSHARP_NAMES.getClientId);
+  }
+
+  /** The first string of every call into the C# callback `name`, in order. */
+  calls(name: string): string[] {
+    return this.unity.callbackLog.filter((c) => c.name === name).map((c) => c.str1);
+  }
+}
+
+/** What {@link installFakeUnityLoader} leaves on the page once Unity has started. */
+export interface FakeUnityPage {
+  readonly unity: FakeUnity;
+  /** C# `new WebGLPeerClient(config)`; stays reachable as `peerClient`. */
+  newPeerClient(config: object): FakeWebGLPeerClient;
+  peerClient: FakeWebGLPeerClient | undefined;
+}
+
+/**
+ * Stands in for Unity's `Build/<name>.loader.js` in a browser page: defines
+ * `createUnityInstance(canvas, config)`, which starts an emulated player the
+ * way Unity's does (the jslib binds `__getNop` / `__getMethod` while the wasm
+ * module is set up, then C#'s `WebGLHelper.Initialize` runs `Nop`), and
+ * leaves a {@link FakeUnityPage} at `target.fakeUnity`. A page whose scripts
+ * did not define the binding gets a rejected promise, as with real Unity.
+ */
+export function installFakeUnityLoader(target: Record<string, unknown>): void {
+  target['createUnityInstance'] = (): Promise<{ Quit(): Promise<void> }> =>
+    new Promise((resolve) => {
+      const unity = new FakeUnity({ target });
+      unity.loadJslib();
+      unity.init({ isDebug: false });
+      const page: FakeUnityPage = {
+        unity,
+        peerClient: undefined,
+        newPeerClient(config) {
+          page.peerClient = new FakeWebGLPeerClient(unity, config);
+          return page.peerClient;
+        },
+      };
+      target['fakeUnity'] = page;
+      resolve({ Quit: () => Promise.resolve() });
+    });
+}

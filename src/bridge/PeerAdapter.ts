@@ -16,7 +16,14 @@ import {
 } from '../errors.js';
 import { createLogger, type LogSink, type Logger } from '../logger.js';
 import { Status } from '../protocol/wire.js';
-import { webCommonHelper, type WebCommonHelper } from './webCommon.js';
+import {
+  findUnityBinding,
+  installUnityBinding,
+  runtimeBehind,
+  webCommonHelper,
+  type UnityBinding,
+  type WebCommonHelper,
+} from './webCommon.js';
 
 const PREFIX = 'WebGLPeerClient#';
 
@@ -60,6 +67,11 @@ export interface PeerAdapterOptions {
   deps?: PeerClientDeps;
   /** Where log lines go (the console by default). */
   logSink?: LogSink;
+  /**
+   * Where `adapt()` looks for, and if missing installs, Unity's Web.Common
+   * binding (`__getNop` / `__getMethod`). Default `globalThis`, the page.
+   */
+  bindingTarget?: object;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -110,7 +122,7 @@ function toSocketOptions(options: WebGLPeerConfigJson['socketOptions']): PeerSoc
   return result;
 }
 
-/** The status a request that never reached the server reports to C#. */
+/** The status a failed `list hosts` reports to C# (which reads only `hosts`, so a failure lists no rooms). */
 function statusOf(error: unknown): { status: number; message: string } {
   if (error instanceof HostNameAlreadyExistsError) {
     return { status: Status.Conflict, message: error.serverMessage };
@@ -119,6 +131,21 @@ function statusOf(error: unknown): { status: number; message: string } {
   if (error instanceof AckTimeoutError) return { status: 504, message: error.message };
   if (error instanceof SignalingConnectError) return { status: 503, message: error.message };
   return { status: 500, message: describe(error) };
+}
+
+/**
+ * The answer C# gets for a `create host` that did not succeed. C#'s
+ * `PeerClient.StartHostAsync` fails only on status 409 and takes any other
+ * status as success (it fires OnStarted), so every refusal (a name the server
+ * or rxpeer refuses, a rate limit, a server that is down or never answers)
+ * goes to C# as 409, a `HostNameAlreadyExistsException` there, with the real
+ * reason in `message`.
+ */
+function refusedStartHost(error: unknown): { status: number; message: string } {
+  if (error instanceof HostNameAlreadyExistsError) {
+    return { status: Status.Conflict, message: error.serverMessage };
+  }
+  return { status: Status.Conflict, message: describe(error) };
 }
 
 /**
@@ -135,6 +162,8 @@ export class PeerAdapter {
   private client: PeerClient | undefined;
   private wiring = new Subscription();
   private log: Logger;
+  /** The binding `adapt()` installed, if it had to; `dispose()` removes it. */
+  private binding: UnityBinding | undefined;
 
   constructor(
     private readonly helper: WebCommonHelper = webCommonHelper,
@@ -143,8 +172,19 @@ export class PeerAdapter {
     this.log = createLogger('rxpeer:bridge', 'info', options.logSink);
   }
 
-  /** Registers every action and the function of PROTOCOL §6. */
+  /**
+   * Registers every action and the function of PROTOCOL §6, and makes sure
+   * Unity can reach them: when the page has no Web.Common binding yet
+   * (`__getNop` / `__getMethod`), it installs rxpeer's, as importing the
+   * Extreal package does. A binding already there (from
+   * `installUnityBinding()`, the shipped IIFE, or the original package) is
+   * left as it is. Calling it again is harmless.
+   *
+   * @throws BridgeError when the page's bridge registry belongs to an
+   *   incompatible rxpeer version.
+   */
   adapt = (): void => {
+    this.ensureBinding();
     const { helper } = this;
     helper.addAction(BRIDGE.actions.construct, (json) => this.construct(json));
     helper.addAction(BRIDGE.actions.startHost, (name) => {
@@ -152,7 +192,7 @@ export class PeerAdapter {
         BRIDGE.callbacks.startHostResponse,
         this.getPeerClient().startHostResponse$(name),
         (response) => ({ status: response.status, message: response.message }),
-        (error) => statusOf(error),
+        (error) => refusedStartHost(error),
       );
     });
     helper.addAction(BRIDGE.actions.listHosts, () => {
@@ -190,13 +230,47 @@ export class PeerAdapter {
     return this.client;
   };
 
-  /** Stops and releases the client (the page is going away, or a test ends). */
+  /**
+   * Stops and releases the client (the page is going away, or a test ends),
+   * and removes the Web.Common binding if `adapt()` installed it.
+   */
   async dispose(): Promise<void> {
+    this.binding?.uninstall();
+    this.binding = undefined;
     this.wiring.unsubscribe();
     this.wiring = new Subscription();
     const client = this.client;
     this.client = undefined;
     await client?.dispose();
+  }
+
+  /**
+   * Installs the Web.Common binding for the runtime behind the helper when
+   * the page has none; says so in the log when C#'s calls would not reach
+   * this adapter's registrations.
+   */
+  private ensureBinding(): void {
+    const target = this.options.bindingTarget ?? globalThis;
+    const runtime = runtimeBehind(this.helper);
+    const found = findUnityBinding(target);
+    if (runtime === undefined) {
+      // The original Web.Common package's functions: importing that package defines the binding.
+      if (found.kind === 'none') {
+        this.log.warn(
+          'no Web.Common binding (__getNop / __getMethod) on the page, and the helper passed is not rxpeer\'s: ' +
+            'import the package that provides it before adapt(), or call installUnityBinding()',
+        );
+      }
+      return;
+    }
+    if (found.kind === 'none') {
+      this.binding = installUnityBinding(target, runtime);
+      this.log.debug('installed the Web.Common binding (__getNop / __getMethod)');
+    } else if (found.kind === 'other') {
+      this.log.warn('the page\'s Web.Common binding is not rxpeer\'s: C# calls reach that helper, not this adapter');
+    } else if (found.registry !== runtime.registry) {
+      this.log.warn('the page\'s Web.Common binding reaches another rxpeer bridge runtime than this adapter\'s helper');
+    }
   }
 
   private construct(json: string): void {

@@ -9,9 +9,14 @@
  * {@link installUnityBinding} defines. It must run before Unity's loader
  * script, because the jslib calls both while the wasm module is set up.
  *
- * All state lives in a {@link UnityBridgeRuntime}; the free functions
+ * All state lives in a {@link BridgeRegistry} that a
+ * {@link UnityBridgeRuntime} works on. The free functions
  * {@link addAction}, {@link addFunction} and {@link callback} use
- * {@link defaultUnityBridgeRuntime}.
+ * {@link defaultUnityBridgeRuntime}, whose registry is the page's one shared
+ * registry on `globalThis` (see {@link BRIDGE_REGISTRY_KEY}): every copy of
+ * rxpeer's bridge code on a page (the shipped IIFE, an app bundle with its
+ * own copy) registers into and calls from that one registry, so a page has
+ * one bridge runtime whatever was loaded first.
  */
 
 import { BridgeError, describe } from '../errors.js';
@@ -81,19 +86,113 @@ export type GetNop = (
 /** `globalThis.__getMethod`: one of the jslib's method imports by name. */
 export type GetMethod = (name: string) => UnityBindingMethods[UnityMethodName];
 
+/**
+ * Where the page's shared {@link BridgeRegistry} lives: `globalThis[BRIDGE_REGISTRY_KEY]`.
+ * `Symbol.for` gives every copy of rxpeer's code the same symbol, without a
+ * string property anyone could collide with by accident.
+ */
+export const BRIDGE_REGISTRY_KEY: unique symbol = Symbol.for('rxpeer.bridge.registry');
+
+/**
+ * The layout version of {@link BridgeRegistry}. Copies of the bridge code that
+ * share a registry must agree on it; a copy that finds another version on the
+ * page refuses to run ({@link BridgeError}) rather than split the page into
+ * two runtimes that each see half of the names.
+ */
+export const BRIDGE_REGISTRY_VERSION = 1;
+
+/**
+ * The state of one Unity ↔ JavaScript bridge, as plain data so that every
+ * copy of the bridge code can work on it: the registered actions and
+ * functions, the C# callbacks (indices into Unity's wasm function table), the
+ * Emscripten helper Unity bound, and the debug flag of the last
+ * `WebGLHelper.Initialize`. Layout version 1; a change to what a field means
+ * needs a new {@link BRIDGE_REGISTRY_VERSION}.
+ */
+export interface BridgeRegistry {
+  readonly version: typeof BRIDGE_REGISTRY_VERSION;
+  readonly actions: Map<string, WebCommonAction>;
+  readonly functions: Map<string, WebCommonFunction>;
+  readonly callbacks: Map<string, number>;
+  helper: EmscriptenHelper | undefined;
+  getGLctx: GetGLContext | undefined;
+  isDebug: boolean;
+}
+
+function newRegistry(): BridgeRegistry {
+  return {
+    version: BRIDGE_REGISTRY_VERSION,
+    actions: new Map(),
+    functions: new Map(),
+    callbacks: new Map(),
+    helper: undefined,
+    getGLctx: undefined,
+    isDebug: false,
+  };
+}
+
+/**
+ * The shared registry on `target` (the page's `globalThis` by default),
+ * created on first use. It is defined non-enumerable, read-only and
+ * non-configurable, so no copy can replace it once it exists.
+ *
+ * @throws BridgeError when `target` holds something else under the key, or a
+ *   registry of another layout version (two incompatible rxpeer versions on one page).
+ */
+export function sharedBridgeRegistry(target: object = globalThis): BridgeRegistry {
+  const found: unknown = Reflect.get(target, BRIDGE_REGISTRY_KEY);
+  if (found === undefined) {
+    const registry = newRegistry();
+    const defined = Reflect.defineProperty(target, BRIDGE_REGISTRY_KEY, {
+      value: registry,
+      writable: false,
+      configurable: false,
+      enumerable: false,
+    });
+    if (!defined) {
+      throw new BridgeError("Cannot define the bridge registry (Symbol.for('rxpeer.bridge.registry')) on the target");
+    }
+    return registry;
+  }
+  const version: unknown =
+    typeof found === 'object' && found !== null ? (found as { version?: unknown }).version : undefined;
+  if (typeof version !== 'number') {
+    throw new BridgeError(
+      "Symbol.for('rxpeer.bridge.registry') on this page holds something that is not an rxpeer bridge registry",
+    );
+  }
+  if (version !== BRIDGE_REGISTRY_VERSION) {
+    throw new BridgeError(
+      `Two incompatible copies of rxpeer's Unity bridge on one page: this one uses bridge registry version ${BRIDGE_REGISTRY_VERSION}, ` +
+        `the page's registry is version ${version}. Load rxpeer-bridge.iife.js and bundle the app script from the same rxpeer version.`,
+      { version, expected: BRIDGE_REGISTRY_VERSION },
+    );
+  }
+  return found as BridgeRegistry;
+}
+
 /** Options of a {@link UnityBridgeRuntime}. */
 export interface UnityBridgeRuntimeOptions {
   /** Where log lines go (default: the console sink of `src/logger.ts`). */
   readonly logSink?: LogSink;
+  /**
+   * Work on the page's shared registry ({@link sharedBridgeRegistry}) instead
+   * of a private one. {@link defaultUnityBridgeRuntime} does; a runtime you
+   * create is private unless you say so.
+   */
+  readonly shared?: boolean;
+  /** Where the shared registry lives when `shared` is true (default `globalThis`). */
+  readonly sharedTarget?: object;
 }
 
 const LOG_NAMESPACE = 'rxpeer:bridge';
 
 /**
- * The state of one Unity ↔ JavaScript bridge: the registered actions,
- * functions and C# callbacks, and the Emscripten helper Unity bound.
- * Create your own for isolation (tests, two Unity instances); the free
- * functions use {@link defaultUnityBridgeRuntime}.
+ * One Unity ↔ JavaScript bridge: the Web.Common helper methods and the jslib
+ * imports, working on a {@link BridgeRegistry}. A runtime you create has a
+ * private registry (isolation for tests, or two Unity instances on one page);
+ * {@link defaultUnityBridgeRuntime} works on the page's shared one, as does
+ * any runtime created with `{ shared: true }`.
  *
  * Registering an action or function under a name that already has one
  * replaces it (with a debug log): an adapter may re-register after a Unity
@@ -103,20 +202,19 @@ const LOG_NAMESPACE = 'rxpeer:bridge';
  * works.
  */
 export class UnityBridgeRuntime implements WebCommonHelper {
-  readonly #actions = new Map<string, WebCommonAction>();
-  readonly #functions = new Map<string, WebCommonFunction>();
-  readonly #callbacks = new Map<string, number>();
   readonly #logSink: LogSink | undefined;
-  #helper: EmscriptenHelper | undefined;
-  #getGLctx: GetGLContext | undefined;
-  #isDebug = false;
+  readonly #sharedTarget: object | undefined;
+  #registry: BridgeRegistry | undefined;
   #logger: Logger;
+  #loggerIsDebug = false;
 
   /** The jslib's imports bound to this runtime; `__getMethod(name)` returns one of these. */
   readonly methods: Readonly<UnityBindingMethods>;
 
   constructor(options: UnityBridgeRuntimeOptions = {}) {
     this.#logSink = options.logSink;
+    this.#sharedTarget = options.shared === true ? (options.sharedTarget ?? globalThis) : undefined;
+    if (this.#sharedTarget === undefined) this.#registry = newRegistry();
     this.#logger = createLogger(LOG_NAMESPACE, 'info', this.#logSink);
     this.methods = Object.freeze({
       CallAction: (namePtr: HeapPtr, str1Ptr: HeapPtr, str2Ptr: HeapPtr): void =>
@@ -128,14 +226,26 @@ export class UnityBridgeRuntime implements WebCommonHelper {
     });
   }
 
+  /**
+   * The registry this runtime works on. A shared one is looked up on first
+   * use (not when the runtime is made), so a bundle that is merely loaded
+   * never throws.
+   *
+   * @throws BridgeError when the page's shared registry is of another version.
+   */
+  get registry(): BridgeRegistry {
+    this.#registry ??= sharedBridgeRegistry(this.#sharedTarget);
+    return this.#registry;
+  }
+
   /** Whether the last `WebGLHelper.Initialize` config asked for debug logging. */
   get isDebug(): boolean {
-    return this.#isDebug;
+    return this.registry.isDebug;
   }
 
   /** Whether Unity has handed over its Emscripten helper (`__getNop` was called). */
   get isBound(): boolean {
-    return this.#helper !== undefined;
+    return this.registry.helper !== undefined;
   }
 
   /**
@@ -143,7 +253,7 @@ export class UnityBridgeRuntime implements WebCommonHelper {
    * Replaces an action already registered under `name`.
    */
   readonly addAction = (name: string, action: WebCommonAction): void => {
-    this.#register('action', this.#actions, name, action);
+    this.#register('action', this.registry.actions, name, action);
   };
 
   /**
@@ -151,7 +261,7 @@ export class UnityBridgeRuntime implements WebCommonHelper {
    * and gets its string back. Replaces a function already registered under `name`.
    */
   readonly addFunction = (name: string, func: WebCommonFunction): void => {
-    this.#register('function', this.#functions, name, func);
+    this.#register('function', this.registry.functions, name, func);
   };
 
   /**
@@ -162,7 +272,7 @@ export class UnityBridgeRuntime implements WebCommonHelper {
    * @throws BridgeError when C# has not registered `name` (yet) or Unity is not bound.
    */
   readonly callback = (name: string, str1 = '', str2 = ''): void => {
-    const callbackPtr = this.#callbacks.get(name);
+    const callbackPtr = this.registry.callbacks.get(name);
     if (callbackPtr === undefined) {
       throw new BridgeError(
         `Unknown callback "${name}": C# has not registered it with WebGLHelper.AddCallback`,
@@ -177,7 +287,7 @@ export class UnityBridgeRuntime implements WebCommonHelper {
         { callback: name },
       );
     }
-    this.#logger.debug('callback to C#', { name });
+    this.#log().debug('callback to C#', { name });
     withHeapStrings(helper, str1, str2, (ptr1, ptr2) => {
       module.dynCall_vii(callbackPtr, ptr1, ptr2);
     });
@@ -229,21 +339,32 @@ export class UnityBridgeRuntime implements WebCommonHelper {
    */
   getGLContext(): unknown {
     this.#requireHelper('getGLContext');
-    return this.#getGLctx?.();
+    return this.registry.getGLctx?.();
   }
 
   /**
    * Forgets everything: actions, functions, callbacks, the bound helper and
-   * the debug flag. For test teardown and for a page that unloads Unity.
+   * the debug flag. For test teardown and for a page that unloads Unity. On
+   * a shared registry this clears it for every copy of the bridge code.
    */
   reset(): void {
-    this.#actions.clear();
-    this.#functions.clear();
-    this.#callbacks.clear();
-    this.#helper = undefined;
-    this.#getGLctx = undefined;
-    this.#isDebug = false;
-    this.#logger = createLogger(LOG_NAMESPACE, 'info', this.#logSink);
+    const registry = this.registry;
+    registry.actions.clear();
+    registry.functions.clear();
+    registry.callbacks.clear();
+    registry.helper = undefined;
+    registry.getGLctx = undefined;
+    registry.isDebug = false;
+  }
+
+  /** The logger, at the level the registry's debug flag asks for (another copy may have changed it). */
+  #log(): Logger {
+    const isDebug = this.registry.isDebug;
+    if (isDebug !== this.#loggerIsDebug) {
+      this.#logger = createLogger(LOG_NAMESPACE, isDebug ? 'debug' : 'info', this.#logSink);
+      this.#loggerIsDebug = isDebug;
+    }
+    return this.#logger;
   }
 
   #register<T>(kind: 'action' | 'function', registry: Map<string, T>, name: string, fn: T): void {
@@ -256,40 +377,41 @@ export class UnityBridgeRuntime implements WebCommonHelper {
         name,
       });
     }
-    if (registry.has(name)) this.#logger.debug(`replacing ${kind}`, { name });
+    if (registry.has(name)) this.#log().debug(`replacing ${kind}`, { name });
     registry.set(name, fn);
   }
 
   #bind(helper: EmscriptenHelper, getGLctx: GetGLContext): void {
-    if (this.#helper !== undefined && this.#helper !== helper && this.#callbacks.size > 0) {
-      this.#logger.debug('new Unity instance: forgetting the old C# callbacks', {
-        callbacks: [...this.#callbacks.keys()],
+    const registry = this.registry;
+    if (registry.helper !== undefined && registry.helper !== helper && registry.callbacks.size > 0) {
+      this.#log().debug('new Unity instance: forgetting the old C# callbacks', {
+        callbacks: [...registry.callbacks.keys()],
       });
-      this.#callbacks.clear();
+      registry.callbacks.clear();
     }
-    this.#helper = helper;
-    this.#getGLctx = getGLctx;
+    registry.helper = helper;
+    registry.getGLctx = getGLctx;
   }
 
   #configure(config: WebCommonConfig): void {
-    this.#isDebug = config.isDebug;
-    this.#logger = createLogger(LOG_NAMESPACE, config.isDebug ? 'debug' : 'info', this.#logSink);
-    this.#logger.debug('Web.Common initialised', { isDebug: config.isDebug });
+    this.registry.isDebug = config.isDebug;
+    this.#log().debug('Web.Common initialised', { isDebug: config.isDebug });
   }
 
   #requireHelper(what: string): EmscriptenHelper {
-    if (this.#helper === undefined) {
+    const helper = this.registry.helper;
+    if (helper === undefined) {
       throw new BridgeError(
         `Cannot run ${what}: Unity has not bound the Web.Common helper (__getNop was not called)`,
       );
     }
-    return this.#helper;
+    return helper;
   }
 
   #callAction(namePtr: HeapPtr, str1Ptr: HeapPtr, str2Ptr: HeapPtr): void {
     const helper = this.#requireHelper('CallAction');
     const name = readHeapString(helper, namePtr);
-    const action = this.#actions.get(name);
+    const action = this.registry.actions.get(name);
     if (action === undefined) {
       throw new BridgeError(`Unknown action "${name}": nothing was registered with addAction`, {
         action: name,
@@ -297,14 +419,14 @@ export class UnityBridgeRuntime implements WebCommonHelper {
     }
     const str1 = readHeapString(helper, str1Ptr);
     const str2 = readHeapString(helper, str2Ptr);
-    this.#logger.debug('action from C#', { name });
+    this.#log().debug('action from C#', { name });
     action(str1, str2);
   }
 
   #callFunction(namePtr: HeapPtr, str1Ptr: HeapPtr, str2Ptr: HeapPtr): HeapPtr {
     const helper = this.#requireHelper('CallFunction');
     const name = readHeapString(helper, namePtr);
-    const func = this.#functions.get(name);
+    const func = this.registry.functions.get(name);
     if (func === undefined) {
       throw new BridgeError(`Unknown function "${name}": nothing was registered with addFunction`, {
         function: name,
@@ -312,7 +434,7 @@ export class UnityBridgeRuntime implements WebCommonHelper {
     }
     const str1 = readHeapString(helper, str1Ptr);
     const str2 = readHeapString(helper, str2Ptr);
-    this.#logger.debug('function from C#', { name });
+    this.#log().debug('function from C#', { name });
     const result: unknown = func(str1, str2);
     if (typeof result !== 'string') {
       throw new BridgeError(`The function "${name}" returned ${typeof result}, not a string`, {
@@ -326,9 +448,10 @@ export class UnityBridgeRuntime implements WebCommonHelper {
   #addCallback(namePtr: HeapPtr, callbackPtr: number): void {
     const helper = this.#requireHelper('AddCallback');
     const name = readHeapString(helper, namePtr);
-    if (this.#callbacks.has(name)) this.#logger.debug('replacing C# callback', { name });
-    else this.#logger.debug('C# callback added', { name });
-    this.#callbacks.set(name, callbackPtr);
+    const callbacks = this.registry.callbacks;
+    if (callbacks.has(name)) this.#log().debug('replacing C# callback', { name });
+    else this.#log().debug('C# callback added', { name });
+    callbacks.set(name, callbackPtr);
   }
 }
 
@@ -355,8 +478,13 @@ function parseConfig(json: string): WebCommonConfig {
   return { isDebug: isDebug === true };
 }
 
-/** The runtime behind the free functions and the default {@link installUnityBinding}. */
-export const defaultUnityBridgeRuntime: UnityBridgeRuntime = new UnityBridgeRuntime();
+/**
+ * The runtime behind the free functions, {@link webCommonHelper} and the
+ * default {@link installUnityBinding}. It works on the page's shared registry,
+ * so the default runtime of every copy of rxpeer's bridge code on a page
+ * (the shipped IIFE, an app bundle's own copy) is the same bridge.
+ */
+export const defaultUnityBridgeRuntime: UnityBridgeRuntime = new UnityBridgeRuntime({ shared: true });
 
 /** Registers `action` under `name` on {@link defaultUnityBridgeRuntime}. */
 export function addAction(name: string, action: (str1: string, str2: string) => void): void {
@@ -376,6 +504,17 @@ export function callback(name: string, str1?: string, str2?: string): void {
 /** The free functions as one {@link WebCommonHelper}. */
 export const webCommonHelper: WebCommonHelper = Object.freeze({ addAction, addFunction, callback });
 
+/**
+ * The rxpeer runtime behind a helper: {@link defaultUnityBridgeRuntime} for
+ * {@link webCommonHelper}, the runtime itself for a {@link UnityBridgeRuntime},
+ * and `undefined` for anything else (the original Web.Common package's
+ * functions, which bring their own binding). @internal
+ */
+export function runtimeBehind(helper: WebCommonHelper): UnityBridgeRuntime | undefined {
+  if (helper === webCommonHelper) return defaultUnityBridgeRuntime;
+  return helper instanceof UnityBridgeRuntime ? helper : undefined;
+}
+
 /** What {@link installUnityBinding} returns. */
 export interface UnityBinding {
   /** The runtime the globals delegate to. */
@@ -383,6 +522,7 @@ export interface UnityBinding {
   /**
    * Removes `__getNop`/`__getMethod`, restoring what the target had before.
    * Leaves a global alone if something else replaced it since. Idempotent.
+   * Does nothing when the install found the binding already in place.
    */
   uninstall(): void;
 }
@@ -390,21 +530,64 @@ export interface UnityBinding {
 const GLOBAL_NAMES = ['__getNop', '__getMethod'] as const;
 
 /**
+ * Marks the globals rxpeer installs with the registry they reach, so that
+ * any copy of the bridge code can tell "already bound to this registry".
+ */
+const BINDING_MARK: unique symbol = Symbol.for('rxpeer.bridge.binding');
+
+/** What a target's `__getNop`/`__getMethod` are, as far as rxpeer can tell. */
+export type UnityBindingFound =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'rxpeer'; readonly registry: BridgeRegistry }
+  | { readonly kind: 'other' };
+
+/**
+ * Looks at `target.__getNop` and `target.__getMethod`: missing (either one),
+ * installed by rxpeer (any copy; with the registry they reach), or defined by
+ * something else (the original Web.Common package, when imported, does).
+ */
+export function findUnityBinding(target: object = globalThis): UnityBindingFound {
+  const values = GLOBAL_NAMES.map((key) => Reflect.get(target, key) as unknown);
+  if (!values.every((value) => typeof value === 'function')) return { kind: 'none' };
+  const marks = values.map((value) => Reflect.get(value as object, BINDING_MARK) as unknown);
+  const [first] = marks;
+  if (first !== undefined && first !== null && marks.every((mark) => mark === first)) {
+    return { kind: 'rxpeer', registry: first as BridgeRegistry };
+  }
+  return { kind: 'other' };
+}
+
+/**
  * Defines `target.__getNop` and `target.__getMethod` (PROTOCOL §6) so that
  * Unity's Web.Common `helper.jslib` binds to `runtime`. Call it before
  * Unity's loader script runs. Values the target already had are put back by
  * {@link UnityBinding.uninstall}.
+ *
+ * Installing again is harmless: when `target` already has rxpeer's binding to
+ * the same registry (from this copy of the bridge code or another, for
+ * example `PeerAdapter.adapt()` in an app bundle), nothing changes and the
+ * returned binding's `uninstall` does nothing.
+ *
+ * @throws BridgeError when the page's shared registry is of another version.
  */
 export function installUnityBinding(
   target: object = globalThis,
   runtime: UnityBridgeRuntime = defaultUnityBridgeRuntime,
 ): UnityBinding {
+  const registry = runtime.registry;
+  const found = findUnityBinding(target);
+  if (found.kind === 'rxpeer' && found.registry === registry) {
+    return { runtime, uninstall: () => undefined };
+  }
   const getNop: GetNop = (helper, getGLctx) => runtime.getNop(helper, getGLctx);
   const getMethod: GetMethod = (name) => runtime.getMethod(name);
-  const ours: Record<(typeof GLOBAL_NAMES)[number], unknown> = {
+  const ours: Record<(typeof GLOBAL_NAMES)[number], object> = {
     __getNop: getNop,
     __getMethod: getMethod,
   };
+  for (const fn of Object.values(ours)) {
+    Reflect.defineProperty(fn, BINDING_MARK, { value: registry, enumerable: false });
+  }
   const previous = GLOBAL_NAMES.map(
     (key) => [key, Reflect.getOwnPropertyDescriptor(target, key)] as const,
   );
