@@ -35,6 +35,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import {
+  CandidateBufferFullError,
   HookError,
   HostLeftError,
   HostNameAlreadyExistsError,
@@ -122,8 +123,10 @@ interface PeerEntry {
   readonly watch: Subscription;
   /** rxpeer's control channel with this peer, once open (it carries id changes after a reconnect). */
   control?: RTCDataChannel;
-  /** Remote candidates that came before the remote description, applied in order once it is set. */
+  /** Remote candidates that came before the remote description, applied in order once it is set (at most {@link MAX_PENDING_CANDIDATES}). */
   readonly pending: (WireCandidate | null)[];
+  /** Candidates refused because `pending` was full (reported once per connection). */
+  refused: number;
   /**
    * Set once the remote description is applied. Read instead of
    * `pc.remoteDescription`, a getter that costs a native round trip and an SDP
@@ -136,6 +139,12 @@ interface PeerEntry {
 /** Bounds on candidates buffered for peers that have no connection yet. */
 const MAX_EARLY_PEERS = 64;
 const MAX_EARLY_CANDIDATES = 64;
+/**
+ * Candidates held for one existing connection until its remote description
+ * is set. An honest peer sends a handful (one per interface and protocol);
+ * the ones past this bound are refused with a {@link CandidateBufferFullError}.
+ */
+export const MAX_PENDING_CANDIDATES = 64;
 
 /** A unit of per-peer work. */
 type PeerCommand =
@@ -149,7 +158,7 @@ const MAX_ICE_RETRIES = 1;
 /** @internal */
 export class Session {
   private readonly registry = new Map<string, PeerEntry>();
-  private readonly early = new Map<string, (WireCandidate | null)[]>();
+  private readonly early = new Map<string, { candidates: (WireCandidate | null)[]; refused: number }>();
   /**
    * After a signaling reconnect, sockets get new ids, but peers keep knowing
    * each other by the ids they first had: `aliases` maps a new signaling id
@@ -456,7 +465,7 @@ export class Session {
       this.ctx.events$.next({ type: 'userConnecting', id });
       const pc = this.ctx.createPeerConnection(this.ctx.pcConfig);
       const watch = new Subscription();
-      const pending = this.early.get(id) ?? [];
+      const pending = this.early.get(id)?.candidates ?? [];
       this.early.delete(id);
       const entry: PeerEntry = {
         id,
@@ -466,6 +475,7 @@ export class Session {
         watch,
         pending,
         remoteSet: false,
+        refused: 0,
         state: { id, isOffer, mode, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
       };
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
@@ -644,16 +654,24 @@ export class Session {
       if (buffered === undefined) {
         // Full: the oldest buffer goes (most likely late candidates of a peer that already left).
         if (this.early.size >= MAX_EARLY_PEERS) this.early.delete(this.early.keys().next().value as string);
-        this.early.set(peer, [candidate]);
-      } else if (buffered.length < MAX_EARLY_CANDIDATES) {
-        buffered.push(candidate);
+        this.early.set(peer, { candidates: [candidate], refused: 0 });
+      } else if (buffered.candidates.length < MAX_EARLY_CANDIDATES) {
+        buffered.candidates.push(candidate);
       } else {
-        this.report(new InvalidMessageError(`too many early candidates from ${peer}; dropped`));
+        buffered.refused += 1;
+        if (buffered.refused === 1) this.report(new CandidateBufferFullError(peer, MAX_EARLY_CANDIDATES));
       }
       return EMPTY;
     }
     if (!entry.remoteSet) {
-      entry.pending.push(candidate);
+      if (entry.pending.length < MAX_PENDING_CANDIDATES) {
+        entry.pending.push(candidate);
+      } else {
+        // Refuse rather than evict: an honest peer's candidates come first.
+        entry.refused += 1;
+        if (entry.refused === 1) this.report(new CandidateBufferFullError(peer, MAX_PENDING_CANDIDATES));
+        else this.log.debug('refused a candidate: buffer full', { peer, refused: entry.refused });
+      }
       return EMPTY;
     }
     return this.applyCandidate$(entry, candidate);
