@@ -68,7 +68,8 @@ export interface UserDisconnectedPayload {
 export interface ClientToServerEvents {
   'create host': (name: string, ack: (response: CreateHostResponse) => void) => void;
   'list hosts': (ack: (response: ListHostsResponse) => void) => void;
-  message: (message: OutgoingMessage) => void;
+  /** With an ack function, rxpeer's server acknowledges it once relayed or dropped (Extreal clients send none). */
+  message: (message: OutgoingMessage, ack?: (response: unknown) => void) => void;
 }
 
 /** Events the signaling server sends to a client. */
