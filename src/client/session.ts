@@ -120,7 +120,8 @@ interface PeerEntry {
   readonly id: string;
   readonly pc: RTCPeerConnection;
   readonly isOffer: boolean;
-  readonly mode: IceMode;
+  /** Fixed at creation, except for a probed offer that learns the newcomer trickles (vanilla → trickle). */
+  mode: IceMode;
   readonly watch: Subscription;
   /** rxpeer's control channel with this peer, once open (it carries id changes after a reconnect). */
   control?: RTCDataChannel;
@@ -314,8 +315,12 @@ export class Session {
         case 'bye':
         case 'candidate':
           return true;
+        case 'caps query':
+          return true;
         case 'done':
           // Only a `done` from the host means anything (it feeds `started`), and it is read there.
+        case 'caps':
+          // Read by the offer waiting for it (probedOffer$), not queued behind it.
           return false;
         default: {
           const unreachable: never = message;
@@ -323,7 +328,7 @@ export class Session {
         }
       }
     })();
-    if (!ok && message.type !== 'done') {
+    if (!ok && message.type !== 'done' && message.type !== 'caps') {
       this.log.debug('ignored a message this end does not take', { type: message.type, from: message.from });
     }
     return ok;
@@ -420,7 +425,13 @@ export class Session {
         return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps));
       case 'call me':
         // PROTOCOL §4: nothing when a peer connection with `me` exists. The host passed `me`'s caps along.
-        return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))) : EMPTY;
+        if (entry !== undefined) return EMPTY;
+        if (this.shouldProbe(message.caps)) return this.guard(peer, 'offer', this.probedOffer$(peer));
+        return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps)));
+      case 'caps query':
+        // A member under an Extreal host asks before it offers; once connected there is nothing to tell.
+        if (entry === undefined) this.send({ type: 'caps', to: peer, caps: this.caps });
+        return EMPTY;
       case 'offer':
         if (entry !== undefined) {
           if (entry.isOffer) return this.invalid('an "offer" from a peer this side offered to', message);
@@ -449,6 +460,7 @@ export class Session {
       case 'candidate':
         return this.candidate$(peer, entry, message.candidate);
       case 'done':
+      case 'caps':
         return EMPTY;
       default: {
         const unreachable: never = message;
@@ -502,14 +514,8 @@ export class Session {
       this.registry.set(id, entry);
       watch.add(this.watch$(entry).subscribe());
       if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe());
-      if (mode === 'trickle') {
-        // Subscribed before setLocalDescription, so no candidate is missed.
-        watch.add(
-          localCandidate$(pc).subscribe((candidate) =>
-            this.send({ type: 'candidate', to: id, candidate: candidate === null ? null : toWireCandidate(candidate) }),
-          ),
-        );
-      }
+      // Subscribed before setLocalDescription, so no candidate is missed.
+      if (mode === 'trickle') watch.add(this.trickleCandidates$(entry).subscribe());
       this.publishPeers();
       this.ctx.events$.next({ type: 'pcCreate', id, isOffer, pc });
       return concat(
@@ -637,6 +643,72 @@ export class Session {
         }),
       );
     });
+  }
+
+  /**
+   * A member asked to offer without the newcomer's caps, by a host that
+   * announced no trickle itself (an Extreal host passes nothing along):
+   * the newcomer may still be an rxpeer peer, so ask it.
+   */
+  private shouldProbe(callMeCaps: readonly Capability[]): boolean {
+    if (!this.ctx.trickle || callMeCaps.includes('trickle') || this.ctx.role.role !== 'client') return false;
+    return this.registry.get(this.ctx.role.hostId)?.mode === 'vanilla';
+  }
+
+  /**
+   * Offer to a newcomer whose caps are unknown. After `setLocalDescription`
+   * this side sends it a `caps query`, and whichever comes first decides:
+   * a `caps` answer with `trickle` (an rxpeer newcomer; a few ms through the
+   * server) → the offer goes at once and the candidates gathered later
+   * trickle; gathering complete or the vanilla-ICE timeout (an Extreal
+   * newcomer, which ignores the query) → a complete vanilla offer, exactly
+   * as PROTOCOL §4 has it.
+   */
+  private probedOffer$(peer: string): Observable<unknown> {
+    const trickleAnswer$ = this.received$.pipe(
+      filter(
+        (r) => r.kind === 'message' && r.message.type === 'caps' && this.alias(r.message.from) === peer && r.message.caps.includes('trickle'),
+      ),
+      take(1),
+      map((): IceMode => 'trickle'),
+    );
+    return this.createPeer$(peer, true, 'vanilla').pipe(
+      concatMap((entry) =>
+        createAndSetOffer$(entry.pc).pipe(
+          concatMap(() =>
+            race(
+              // The answer's listener is up before the query leaves.
+              merge(trickleAnswer$, defer(() => {
+                this.send({ type: 'caps query', to: peer, caps: this.caps });
+                return EMPTY;
+              })),
+              this.sdpToSend$(entry.pc, 'vanilla', 'offer', peer).pipe(map((): IceMode => 'vanilla')),
+            ),
+          ),
+          take(1),
+          tap((mode) => {
+            this.send({ type: 'offer', to: peer, sdp: localSdp(entry.pc), caps: this.caps });
+            if (mode === 'trickle') this.switchToTrickle(entry);
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** From now on, local candidates of this connection trickle to the peer (those gathered so far are in the SDP sent). */
+  private switchToTrickle(entry: PeerEntry): void {
+    entry.mode = 'trickle';
+    entry.state = { ...entry.state, mode: 'trickle' };
+    this.publishPeers();
+    entry.watch.add(this.trickleCandidates$(entry).subscribe());
+  }
+
+  /** Sends each local candidate of the entry's connection, then the end of candidates. */
+  private trickleCandidates$(entry: PeerEntry): Observable<never> {
+    return localCandidate$(entry.pc).pipe(
+      tap((candidate) => this.send({ type: 'candidate', to: entry.id, candidate: candidate === null ? null : toWireCandidate(candidate) })),
+      ignoreElements(),
+    );
   }
 
   /** Asks `member` to offer to `newcomer`, or holds the request until the member has rejoined. */

@@ -7,8 +7,12 @@
  * discriminated unions below, and everything past the edge is typed.
  */
 
-/** Message types of PROTOCOL §4, plus rxpeer's own `candidate` (trickle ICE). */
-export const MESSAGE_TYPES = ['join', 'call me', 'offer', 'answer', 'done', 'bye', 'candidate'] as const;
+/**
+ * Message types of PROTOCOL §4, plus rxpeer's own `candidate` (trickle ICE)
+ * and `caps query` / `caps` (a member asks a newcomer for its capabilities
+ * when the host, an Extreal one, passed none along with `call me`).
+ */
+export const MESSAGE_TYPES = ['join', 'call me', 'offer', 'answer', 'done', 'bye', 'candidate', 'caps query', 'caps'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** Capabilities an rxpeer peer announces; Extreal clients never send any. */
@@ -102,7 +106,9 @@ export type SignalMessage =
   | (Base & { type: 'answer'; sdp: string })
   | (Base & { type: 'done' })
   | (Base & { type: 'bye' })
-  | (Base & { type: 'candidate'; candidate: WireCandidate | null });
+  | (Base & { type: 'candidate'; candidate: WireCandidate | null })
+  | (Base & { type: 'caps query' })
+  | (Base & { type: 'caps' });
 
 export type ParseResult =
   | { kind: 'message'; message: SignalMessage }
@@ -173,6 +179,8 @@ export function parseRelayedMessage(raw: unknown): ParseResult {
       return { kind: 'message', message: isNonEmptyString(raw.me) ? { ...base, type, was: raw.me } : { ...base, type } };
     case 'done':
     case 'bye':
+    case 'caps query':
+    case 'caps':
       return { kind: 'message', message: { ...base, type } };
     case 'call me':
       if (!isNonEmptyString(raw.me)) return { kind: 'invalid', reason: '"me" of "call me" is not a non-empty string' };
