@@ -29,6 +29,7 @@ import {
   switchMap,
   take,
   takeUntil,
+  takeWhile,
   tap,
   throwError,
   timeout,
@@ -39,6 +40,7 @@ import {
   CandidateBufferFullError,
   HookError,
   HostLeftError,
+  IdentityClaimError,
   HostNameAlreadyExistsError,
   ServerRejectedError,
   InvalidMessageError,
@@ -151,7 +153,14 @@ export const MAX_PENDING_CANDIDATES = 64;
 /** A unit of per-peer work. */
 type PeerCommand =
   | { kind: 'wire'; peer: string; message: SignalMessage }
-  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection; iceFailed?: boolean };
+  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection; iceFailed?: boolean }
+  /** `peer` says, over its own control channel, that its signaling id is now `id`. */
+  | { kind: 'claim'; peer: string; id: string; pc: RTCPeerConnection }
+  /** Host side: a `join` from signaling id `from` names `peer` as the id it had (only a hint). */
+  | { kind: 'hint'; peer: string; from: string; caps: readonly Capability[] };
+
+/** Join hints kept while they wait for the matching claim over the control channel. */
+const MAX_JOIN_HINTS = 64;
 
 /** How many times the offering side renegotiates a pair whose ICE failed before it gives up. */
 const MAX_ICE_RETRIES = 1;
@@ -176,6 +185,13 @@ export class Session {
    */
   private readonly unconfirmed = new Set<string>();
   private readonly deferredCallMe = new Map<string, Map<string, Capability[]>>();
+  /**
+   * Host side: a member's new signaling id is taken only when both agree:
+   * its claim over its own control channel (`claims`: member → id) and a
+   * `join` from that id naming the member (`hints`: id → member, caps).
+   */
+  private readonly claims = new Map<string, string>();
+  private readonly hints = new Map<string, { was: string; caps: readonly Capability[] }>();
   /** Offering side: renegotiations of a pair since it was last connected. */
   private readonly iceRetries = new Map<string, number>();
   private readonly internal$ = new Subject<PeerCommand>();
@@ -278,6 +294,8 @@ export class Session {
             this.log.debug('ignored a message of unknown type', { type: result.type, from: result.from });
             return EMPTY;
           case 'message': {
+            const hint = this.joinHint(result.message);
+            if (hint !== undefined) return of(hint);
             const message = this.unalias(result.message);
             return this.accept(message) ? of(this.route(message)) : EMPTY;
           }
@@ -334,13 +352,32 @@ export class Session {
     return ok;
   }
 
-  /** Rewrites signaling ids into stable peer ids; a rejoin (`join` naming its old id) records the new route. */
+  /**
+   * Host side: a `join` from a signaling id not yet bound to the member it
+   * names (`me`) is only a hint: anyone in the group can send one. It moves
+   * nothing until that member confirms the id over its own control channel.
+   */
+  private joinHint(message: SignalMessage): PeerCommand | undefined {
+    if (this.ctx.role.role !== 'host' || message.type !== 'join' || message.was === undefined) return undefined;
+    const { was, from } = message;
+    if (!this.registry.has(was) || this.alias(from) === was) return undefined;
+    return { kind: 'hint', peer: was, from, caps: message.caps };
+  }
+
+  /** Rewrites signaling ids into stable peer ids. */
   private unalias(message: SignalMessage): SignalMessage {
-    if (message.type === 'join' && message.was !== undefined && this.registry.has(message.was)) {
-      this.rebind(message.was, message.from);
-    }
     const from = this.alias(message.from);
-    return message.type === 'call me' ? { ...message, from, me: this.alias(message.me) } : { ...message, from };
+    if (message.type !== 'call me') return { ...message, from };
+    const me = this.alias(message.me);
+    const claimant = this.registry.get(me);
+    if (me !== message.me && claimant?.state.connectionState === 'connected') {
+      // The host introduces this id as a newcomer, yet a peer connected to us claimed it as its
+      // own: that claim was false. Forget it; the newcomer gets its offer.
+      this.forgetRoute(me);
+      this.report(new IdentityClaimError(me, message.me, 'the host introduced that id as a newcomer'));
+      return { ...message, from };
+    }
+    return { ...message, from, me };
   }
 
   private route(message: SignalMessage): PeerCommand {
@@ -386,6 +423,8 @@ export class Session {
   private handle(command: PeerCommand): Observable<unknown> {
     const { peer } = command;
     const entry = this.registry.get(peer);
+    if (command.kind === 'claim') return entry?.pc === command.pc ? this.onClaim$(entry, command.id) : EMPTY;
+    if (command.kind === 'hint') return entry === undefined ? EMPTY : this.onHint$(entry, command.from, command.caps);
     if (command.kind === 'leave') {
       if (entry === undefined || (command.pc !== undefined && entry.pc !== command.pc)) return EMPTY;
       const tries = this.iceRetries.get(peer) ?? 0;
@@ -406,20 +445,8 @@ export class Session {
     switch (message.type) {
       case 'join':
         if (entry !== undefined) {
-          if (message.was === peer) {
-            this.log.info('peer rejoined the group after a reconnect', { id: peer, now: this.routeTo(peer) });
-            this.unconfirmed.delete(peer);
-            const held = this.deferredCallMe.get(peer);
-            this.deferredCallMe.delete(peer);
-            for (const [newcomer, caps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, caps);
-            if (entry.state.connectionState === 'connected') return EMPTY;
-            // Its signaling dropped mid-negotiation: what we and the members sent it may be lost,
-            // so negotiate afresh and ask the members again (they reach it at its new id).
-            return concat(
-              this.closePeer$(peer, 'rejoined before the connection was up'),
-              this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps)),
-            );
-          }
+          // A `join` naming the member from the id it is already bound to (confirmed before).
+          if (message.was === peer) return this.rejoined$(entry, message.caps);
           return this.invalid('a duplicate "join"', message);
         }
         return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps));
@@ -467,6 +494,78 @@ export class Session {
         return unreachable;
       }
     }
+  }
+
+  /** Host side: a member is back in the group at its (confirmed) current id. */
+  private rejoined$(entry: PeerEntry, caps: readonly Capability[]): Observable<unknown> {
+    const peer = entry.id;
+    this.log.info('peer rejoined the group after a reconnect', { id: peer, now: this.routeTo(peer) });
+    this.unconfirmed.delete(peer);
+    const held = this.deferredCallMe.get(peer);
+    this.deferredCallMe.delete(peer);
+    for (const [newcomer, newcomerCaps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, newcomerCaps);
+    if (entry.state.connectionState === 'connected') return EMPTY;
+    // Its signaling dropped mid-negotiation: what we and the members sent it may be lost,
+    // so negotiate afresh and ask the members again (they reach it at its new id).
+    return concat(
+      this.closePeer$(peer, 'rejoined before the connection was up'),
+      this.guard(peer, 'offer', this.offer$(peer, this.modeWith(caps), caps)),
+    );
+  }
+
+  /**
+   * Why `peer` cannot be at signaling id `id`: it is this side's own id, or
+   * the id of another peer (its first one, or where it is now).
+   */
+  private claimConflict(peer: string, id: string): string | undefined {
+    if (id === this.selfId || id === this.ctx.socket.id) return "it is this side's own id";
+    if (id !== peer && this.registry.has(id)) return 'it is the id of another peer';
+    const holder = this.aliases.get(id);
+    if (holder !== undefined && holder !== peer) return 'another peer is at that id';
+    return undefined;
+  }
+
+  /**
+   * A peer's claim, over its own control channel, that its signaling id is
+   * now `id`. A peer can only move itself, and never onto someone else's id.
+   * A client takes the claim; a host also needs that id's `join` naming the
+   * peer (the server vouches for the `from` of a message).
+   */
+  private onClaim$(entry: PeerEntry, id: string): Observable<unknown> {
+    const peer = entry.id;
+    const conflict = this.claimConflict(peer, id);
+    if (conflict !== undefined) {
+      this.report(new IdentityClaimError(peer, id, conflict));
+      return EMPTY;
+    }
+    if (this.routeTo(peer) === id) return EMPTY;
+    if (this.ctx.role.role !== 'host') {
+      this.rebind(peer, id);
+      return EMPTY;
+    }
+    const hint = this.hints.get(id);
+    if (hint?.was !== peer) {
+      this.claims.set(peer, id);
+      return EMPTY;
+    }
+    this.hints.delete(id);
+    this.rebind(peer, id);
+    return this.rejoined$(entry, hint.caps);
+  }
+
+  /** Host side: a `join` from `from` naming `entry`'s peer; confirmed only by that peer's own claim. */
+  private onHint$(entry: PeerEntry, from: string, caps: readonly Capability[]): Observable<unknown> {
+    const peer = entry.id;
+    if (this.claims.get(peer) !== from) {
+      this.log.debug('a join names a member; waiting for that member to confirm', { id: peer, from });
+      if (this.hints.size >= MAX_JOIN_HINTS) this.hints.delete(this.hints.keys().next().value as string);
+      this.hints.set(from, { was: peer, caps });
+      return EMPTY;
+    }
+    this.claims.delete(peer);
+    if (this.claimConflict(peer, from) !== undefined) return EMPTY;
+    this.rebind(peer, from);
+    return this.rejoined$(entry, caps);
   }
 
   private invalid(what: string, message: SignalMessage): Observable<never> {
@@ -521,7 +620,8 @@ export class Session {
       return concat(
         runHooks(this.ctx.createHooks, [id, isOffer, pc], (error) => this.report(new HookError('pcCreate', id, error))),
         defer(() => {
-          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe());
+          // Its commands go through the one door, like every other per-peer command.
+          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe((command) => this.internal$.next(command)));
           return of(entry);
         }),
       );
@@ -533,7 +633,7 @@ export class Session {
    * channel or a silent peer closes the connection. An Extreal peer never
    * answers, so it is never timed out.
    */
-  private control$(entry: PeerEntry): Observable<never> {
+  private control$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id, isOffer } = entry;
     const { heartbeatInterval, heartbeatTimeout, scheduler } = this.ctx;
     return controlChannel$(pc, isOffer).pipe(
@@ -541,31 +641,28 @@ export class Session {
       switchMap((channel) => {
         entry.control = channel;
         const received$ = controlMessages$(channel);
-        return merge(
-          received$.pipe(
-            tap((message) => {
-              if (message.t === 'id') this.rebind(id, message.id);
-            }),
-            ignoreElements(),
-          ),
-          heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
-            tap((rtt) => {
-              entry.state = { ...entry.state, rtt };
-              this.publishPeers();
-            }),
-          ),
+        const claims$ = received$.pipe(
+          mergeMap((message): Observable<PeerCommand> => (message.t === 'id' ? of({ kind: 'claim', peer: id, id: message.id, pc }) : EMPTY)),
+        );
+        const rtt$ = heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
+          tap((rtt) => {
+            entry.state = { ...entry.state, rtt };
+            this.publishPeers();
+          }),
+          ignoreElements(),
+        );
+        const leave$ = merge(
           received$.pipe(
             heartbeatLost(heartbeatTimeout, scheduler),
             map(() => 'heartbeat lost'),
           ),
           channelClosed$(channel).pipe(map(() => 'control channel closed')),
         ).pipe(
-          filter((reason): reason is string => typeof reason === 'string'),
           take(1),
-          tap((reason) => this.internal$.next({ kind: 'leave', peer: id, reason, pc })),
+          map((reason): PeerCommand => ({ kind: 'leave', peer: id, reason, pc })),
         );
+        return merge(claims$, rtt$, leave$).pipe(takeWhile((command) => command.kind !== 'leave', true));
       }),
-      ignoreElements(),
     );
   }
 
@@ -805,6 +902,8 @@ export class Session {
       this.unconfirmed.delete(id);
       this.deferredCallMe.delete(id);
       for (const held of this.deferredCallMe.values()) held.delete(id);
+      this.claims.delete(id);
+      for (const [from, hint] of this.hints) if (hint.was === id) this.hints.delete(from);
       entry.watch.unsubscribe();
       this.log.info('user disconnecting', { id, reason });
       this.ctx.events$.next({ type: 'userDisconnecting', id });
@@ -837,6 +936,12 @@ export class Session {
     this.log.info('peer has a new signaling id', { id: peer, now: signalingId });
     if (this.ctx.role.role === 'host') this.unconfirmed.add(peer);
     if (this.ctx.role.role === 'client' && peer === this.ctx.role.hostId) this.rejoin();
+  }
+
+  /** `peer` goes back to being reached at its first id (a false claim is undone). */
+  private forgetRoute(peer: string): void {
+    for (const [old, stable] of this.aliases) if (stable === peer) this.aliases.delete(old);
+    this.routes.delete(peer);
   }
 
   /** A client asks the server to put its current socket back in its host's group. */
