@@ -101,6 +101,12 @@ export class FakeHub {
     if (socket) this.disconnect(socket, 'transport close');
   }
 
+  /** The server disconnects this socket itself (a kick, a cut-off): socket.io does not reconnect by itself. */
+  kick(id: string): void {
+    const socket = this.sockets.get(id);
+    if (socket) this.disconnect(socket, 'io server disconnect');
+  }
+
   /** Sends a raw payload to a socket, as a (misbehaving) server or peer would. */
   inject(to: string, event: string, payload: unknown): void {
     this.deliver(to, event, payload);

@@ -475,6 +475,13 @@ export class PeerClient {
       heartbeatInterval: this.heartbeatInterval,
       heartbeatTimeout: this.heartbeatTimeout,
       pairTimeout: this.pairTimeout,
+      reconnection:
+        this.config.socketOptions?.reconnection === false
+          ? undefined
+          : {
+              delay: this.config.socketOptions?.reconnectionDelay ?? 1000,
+              delayMax: this.config.socketOptions?.reconnectionDelayMax ?? 5000,
+            },
       scheduler: this.scheduler,
       logger: this.log,
       createHooks: this.createHooks,

@@ -26,6 +26,7 @@ import {
   of,
   share,
   race,
+  retry,
   switchMap,
   take,
   takeUntil,
@@ -43,6 +44,7 @@ import {
   IdentityClaimError,
   HostNameAlreadyExistsError,
   ServerRejectedError,
+  SignalingDisconnectedError,
   InvalidMessageError,
   NegotiationError,
   RxpeerError,
@@ -114,7 +116,16 @@ export interface SessionContext {
   readonly closeHooks: readonly PcCloseHook[];
   readonly events$: Subject<ClientEvent>;
   readonly peers$: Subject<ReadonlyMap<string, PeerState>>;
-  /** Called once when a client's start fails (timeout, host left): the PeerClient stops. */
+  /**
+   * Reconnection after a drop, from the socket options (socket.io's defaults:
+   * 1000 ms doubling up to 5000 ms); `undefined` when reconnection is off.
+   */
+  readonly reconnection?: { readonly delay: number; readonly delayMax: number };
+  /**
+   * Called once when a client's start fails (timeout, host left), or when
+   * the session cannot come back after a drop (its host name was taken
+   * meanwhile, reconnection is off): the PeerClient reports it and stops.
+   */
   readonly onStartFailed: (error: RxpeerError) => void;
 }
 
@@ -219,6 +230,7 @@ export class Session {
     this.stableSelf = this.ctx.socket.id ?? '';
     this.subscription.add(this.peerWork$().subscribe());
     this.subscription.add(this.reconnects$().subscribe());
+    this.subscription.add(this.serverDisconnects$().subscribe());
     if (this.ctx.role.role === 'client') {
       this.subscription.add(this.clientStart$(this.ctx.role.hostId).subscribe());
     }
@@ -962,12 +974,15 @@ export class Session {
   /**
    * Every `connect` after the first is a reconnect with a new socket id: a
    * host claims its name again, then everyone announces the new id to its
-   * peers; a client whose host's new id is known rejoins its group.
+   * peers; a client whose host's new id is known rejoins its group. A host
+   * whose name was taken meanwhile cannot come back: its start fails and the
+   * client stops. Other refusals are retried (twice, with backoff) while the
+   * socket is up.
    */
   private reconnects$(): Observable<never> {
     const { socket, role } = this.ctx;
     return socketEvent$(socket, 'connect').pipe(
-      concatMap(() => {
+      switchMap(() => {
         this.log.info('signaling reconnected', { id: socket.id, was: this.selfId });
         if (role.role === 'client') {
           // Back in the host's group: at its known id now, and again when the host announces a new one.
@@ -975,29 +990,92 @@ export class Session {
           this.rejoin();
           return EMPTY;
         }
-        return request$(socket, 'create host', role.name).pipe(
-          ackTimeout(this.ctx.requestTimeout, 'create host', this.ctx.scheduler),
-          tap((raw) => {
-            const response = parseCreateHostResponse(raw);
-            if (response?.status === Status.Ok) {
-              this.log.info('host name claimed again after a reconnect', { name: role.name, id: socket.id });
-              // The server forgot the group: every member must rejoin before it can be asked to offer.
-              for (const member of this.registry.keys()) this.unconfirmed.add(member);
-              this.announceId();
-            } else if (response?.status === Status.Conflict) {
-              this.report(new HostNameAlreadyExistsError(role.name, response.message));
-            } else {
-              this.report(new ServerRejectedError('create host', response?.status ?? 0, response?.message ?? 'malformed response'));
-            }
-          }),
-          catchError((error: unknown) => {
-            if (error instanceof RxpeerError) this.report(error);
-            return EMPTY;
-          }),
-        );
+        return this.reclaimName$(role.name);
       }),
       ignoreElements(),
     );
+  }
+
+  private reclaimName$(name: string): Observable<never> {
+    const { socket, scheduler, requestTimeout } = this.ctx;
+    return defer(() => request$(socket, 'create host', name)).pipe(
+      ackTimeout(requestTimeout, 'create host', scheduler),
+      map((raw) => {
+        const response = parseCreateHostResponse(raw);
+        if (response?.status === Status.Conflict) throw new HostNameAlreadyExistsError(name, response.message);
+        if (response?.status !== Status.Ok) {
+          throw new ServerRejectedError('create host', response?.status ?? 0, response?.message ?? 'malformed response');
+        }
+        return response;
+      }),
+      retry({
+        count: 2,
+        delay: (error: unknown, count) => {
+          if (error instanceof HostNameAlreadyExistsError || !socket.connected) return throwError(() => error);
+          if (error instanceof RxpeerError) this.report(error);
+          return timer(this.backoff(count - 1), scheduler);
+        },
+      }),
+      tap(() => {
+        this.log.info('host name claimed again after a reconnect', { name, id: socket.id });
+        // The server forgot the group: every member must rejoin before it can be asked to offer.
+        for (const member of this.registry.keys()) this.unconfirmed.add(member);
+        this.announceId();
+      }),
+      ignoreElements(),
+      catchError((error: unknown) => {
+        if (!socket.connected) return EMPTY; // dropped again: the next connect claims again
+        this.log.info('could not claim the host name again', { name });
+        this.ctx.onStartFailed(error instanceof RxpeerError ? error : new NegotiationError(name, 'claim host name', error));
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** Reconnection delay for attempt `n` (0-based): doubling from `delay` up to `delayMax`, ±50 % jitter. */
+  private backoff(attempt: number): number {
+    const { delay, delayMax } = this.ctx.reconnection ?? { delay: 1000, delayMax: 5000 };
+    const base = Math.min(delayMax, delay * 2 ** Math.min(attempt, 16));
+    return Math.min(delayMax, Math.round(base * (0.5 + Math.random())));
+  }
+
+  /**
+   * socket.io does not reconnect after the server disconnected the socket
+   * ("io server disconnect": a kick, a cut-off for violations). rxpeer does,
+   * with the same backoff as for other drops (the attempt count starts over
+   * once a connection lasted `delayMax`); with reconnection switched off,
+   * the client cannot come back, and stops with a typed error.
+   */
+  private serverDisconnects$(): Observable<never> {
+    const { socket, scheduler, reconnection } = this.ctx;
+    return defer(() => {
+      let attempt = 0;
+      let upSince = scheduler.now();
+      const up$ = socketEvent$(socket, 'connect').pipe(
+        tap(() => {
+          upSince = scheduler.now();
+        }),
+      );
+      const kicked$ = disconnect$(socket).pipe(
+        filter((reason) => reason === 'io server disconnect'),
+        switchMap(() => {
+          if (reconnection === undefined) {
+            this.ctx.onStartFailed(new SignalingDisconnectedError('io server disconnect'));
+            return EMPTY;
+          }
+          if (scheduler.now() - upSince >= reconnection.delayMax) attempt = 0;
+          const wait = this.backoff(attempt);
+          attempt += 1;
+          this.log.info('the server disconnected this client; reconnecting', { inMs: wait, attempt });
+          return timer(wait, scheduler).pipe(
+            tap(() => {
+              socket.connect();
+            }),
+          );
+        }),
+      );
+      return merge(up$, kicked$).pipe(ignoreElements());
+    });
   }
 
   // -------------------------------------------------------------------------
