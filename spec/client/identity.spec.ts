@@ -33,6 +33,8 @@ describe('identity takeover (fakes)', () => {
     aId: string;
     /** Each client's control channel it opened (offering side), by client and peer. */
     control: (client: PeerClient, peer: string) => FakeDataChannel;
+    /** The control channel the peer opened to this client (answering side), opened now. */
+    remoteControl: (client: PeerClient, peer: string) => FakeDataChannel;
   }
 
   /** Host, then members m, v and a (the attacker) joined in that order; all connected. */
@@ -64,7 +66,12 @@ describe('identity takeover (fakes)', () => {
       if (channel.readyState !== 'open') channel.open();
       return channel;
     };
-    return { host, hostId, m, mId, v, vId, a, aId, control };
+    const remoteControl = (client: PeerClient, peer: string): FakeDataChannel => {
+      const channel = pcs.get(client)!.get(peer)!.remoteChannel('rxpeer-control');
+      channel.open();
+      return channel;
+    };
+    return { host, hostId, m, mId, v, vId, a, aId, control, remoteControl };
   }
 
   /** A control frame as if the peer at the other end of `channel` sent it. */
@@ -149,6 +156,31 @@ describe('identity takeover (fakes)', () => {
     await next(m.peers$, (p) => p.get(nId)?.connectionState === 'connected' && p.get(aId)?.connectionState === 'connected');
     expect(errors.values.map((e) => e.code)).toEqual(['IDENTITY_REFUSED']);
     expect((await next(host.peers$)).size).toBe(4);
+  });
+
+  it("a member that claims the host's new id before the host does loses it to the host", async () => {
+    const { hostId, m, mId, aId, control, remoteControl } = await mesh();
+    const errors = collect(m.errors$);
+    const fromHost = remoteControl(m, hostId);
+    await settle(2);
+    const moved = h.hub.createSocket();
+    extra.push(moved);
+    moved.connect();
+    await settle();
+    frame(control(m, aId), { t: 'id', id: moved.id });
+    await settle(2);
+    frame(fromHost, { t: 'id', id: moved.id });
+    await settle(5);
+    expect(errors.values).toHaveLength(1);
+    expect(errors.values[0]).toMatchObject({ code: 'IDENTITY_REFUSED', peerId: aId, claimedId: moved.id });
+    // m rejoins the host at its new id, and reaches a at a's own socket again.
+    expect(h.hub.trace((msg) => msg.type === 'join' && msg.to === moved.id)).toEqual([`join ${mId}→${moved.id} me=${mId}`]);
+    const since = h.hub.sent.length;
+    await m.stop();
+    const byes = h.hub.trace((msg) => msg.type === 'bye', since);
+    expect(byes).toHaveLength(3);
+    expect(byes).toEqual(expect.arrayContaining([`bye ${mId}→${moved.id}`, `bye ${mId}→${aId}`]));
+    expect(byes).not.toContain(`bye ${mId}→${hostId}`);
   });
 
   it('an honest move is taken once both agree, in either order: the claim over its channel and a join from the new id', async () => {

@@ -546,7 +546,13 @@ export class Session {
   private onClaim$(entry: PeerEntry, id: string): Observable<unknown> {
     const peer = entry.id;
     const conflict = this.claimConflict(peer, id);
-    if (conflict !== undefined) {
+    const holder = this.aliases.get(id);
+    if (conflict !== undefined && this.isMyHost(peer) && holder !== undefined && holder !== peer) {
+      // A member claimed the host's new id before the host did (it heard it from the host too):
+      // the host, which runs the group, keeps its id; the member's claim was false.
+      this.forgetRoute(holder);
+      this.report(new IdentityClaimError(holder, id, 'the host claims that id'));
+    } else if (conflict !== undefined) {
       this.report(new IdentityClaimError(peer, id, conflict));
       return EMPTY;
     }
@@ -623,8 +629,10 @@ export class Session {
       };
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
       this.registry.set(id, entry);
-      watch.add(this.watch$(entry).subscribe());
-      if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe());
+      // What the per-peer watchers decide goes through the one door (`internal$`), as commands.
+      const feedback = (command: PeerCommand): void => this.internal$.next(command);
+      watch.add(this.watch$(entry).subscribe(feedback));
+      if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe(feedback));
       // Subscribed before setLocalDescription, so no candidate is missed.
       if (mode === 'trickle') watch.add(this.trickleCandidates$(entry).subscribe());
       this.publishPeers();
@@ -632,8 +640,7 @@ export class Session {
       return concat(
         runHooks(this.ctx.createHooks, [id, isOffer, pc], (error) => this.report(new HookError('pcCreate', id, error))),
         defer(() => {
-          // Its commands go through the one door, like every other per-peer command.
-          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe((command) => this.internal$.next(command)));
+          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe(feedback));
           return of(entry);
         }),
       );
@@ -683,36 +690,33 @@ export class Session {
    * stuck without failing) is treated like a failed one, so the pair is
    * renegotiated instead of waiting forever.
    */
-  private pairTimeout$(entry: PeerEntry): Observable<never> {
+  private pairTimeout$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id } = entry;
     return timer(this.ctx.pairTimeout, this.ctx.scheduler).pipe(
-      tap(() => {
+      map((): PeerCommand => {
         this.log.info('peer connection not up in time', { id, timeoutMs: this.ctx.pairTimeout });
-        this.internal$.next({ kind: 'leave', peer: id, reason: 'not connected in time', pc, iceFailed: true });
+        return { kind: 'leave', peer: id, reason: 'not connected in time', pc, iceFailed: true };
       }),
-      ignoreElements(),
       takeUntil(connectionState$(pc).pipe(filter((state) => state === 'connected'))),
     );
   }
 
-  /** Keeps `peers$` current, and closes the peer when ICE fails or closes. */
-  private watch$(entry: PeerEntry): Observable<never> {
+  /** Keeps `peers$` current; a leave command when ICE fails or closes. */
+  private watch$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id } = entry;
     return merge(
       iceConnectionState$(pc).pipe(map((iceConnectionState) => ({ iceConnectionState }))),
       connectionState$(pc).pipe(map((connectionState) => ({ connectionState }))),
     ).pipe(
-      tap((change) => {
+      mergeMap((change): Observable<PeerCommand> => {
         entry.state = { ...entry.state, ...change };
         this.publishPeers();
         const ice = entry.state.iceConnectionState;
         if (entry.state.connectionState === 'connected') this.iceRetries.delete(id);
-        if (ice === 'failed' || ice === 'closed' || entry.state.connectionState === 'failed') {
-          this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
-          this.internal$.next({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc, iceFailed: ice !== 'closed' });
-        }
+        if (ice !== 'failed' && ice !== 'closed' && entry.state.connectionState !== 'failed') return EMPTY;
+        this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
+        return of({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc, iceFailed: ice !== 'closed' });
       }),
-      ignoreElements(),
     );
   }
 
@@ -948,6 +952,10 @@ export class Session {
     this.log.info('peer has a new signaling id', { id: peer, now: signalingId });
     if (this.ctx.role.role === 'host') this.unconfirmed.add(peer);
     if (this.ctx.role.role === 'client' && peer === this.ctx.role.hostId) this.rejoin();
+  }
+
+  private isMyHost(peer: string): boolean {
+    return this.ctx.role.role === 'client' && this.ctx.role.hostId === peer;
   }
 
   /** `peer` goes back to being reached at its first id (a false claim is undone). */
