@@ -19,7 +19,9 @@ export type RxpeerErrorCode =
   | 'INVALID_ARGUMENT'
   | 'STOPPED'
   | 'DISPOSED'
-  | 'BRIDGE';
+  | 'BRIDGE'
+  | 'CANDIDATE_BUFFER_FULL'
+  | 'IDENTITY_REFUSED';
 
 export type ErrorContext = Readonly<Record<string, unknown>>;
 
@@ -161,6 +163,31 @@ export class ClientDisposedError extends RxpeerError {
 export class BridgeError extends RxpeerError {
   constructor(message: string, context?: ErrorContext) {
     super('BRIDGE', message, context === undefined ? {} : { context });
+  }
+}
+
+/**
+ * A peer sent more ICE candidates than rxpeer holds for it while its
+ * connection has no remote description yet; the extra ones were dropped.
+ */
+export class CandidateBufferFullError extends RxpeerError {
+  constructor(readonly peerId: string, readonly limit: number) {
+    super('CANDIDATE_BUFFER_FULL', `Peer ${peerId} sent more than ${limit} candidates before its description; the rest were dropped`, {
+      context: { peerId, limit },
+    });
+  }
+}
+
+/**
+ * A claim that a peer now has another signaling id was refused: the claimed
+ * id belongs to someone else, or the claim was not confirmed over that
+ * peer's own connection.
+ */
+export class IdentityClaimError extends RxpeerError {
+  constructor(readonly peerId: string, readonly claimedId: string, readonly reason: string) {
+    super('IDENTITY_REFUSED', `Refused peer ${peerId}'s claim to be at signaling id ${claimedId}: ${reason}`, {
+      context: { peerId, claimedId, reason },
+    });
   }
 }
 

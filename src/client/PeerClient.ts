@@ -371,11 +371,15 @@ export class PeerClient {
     this.state$.next({ kind: 'idle' });
     this.stopSignal$.next();
     const closing = session?.stop() ?? Promise.resolve();
-    if (link !== undefined) {
-      link.watch.unsubscribe();
+    if (link === undefined) return closing;
+    link.watch.unsubscribe();
+    // The socket closes once the byes have left (acknowledged, or at requestTimeout).
+    const byes = session?.farewell();
+    if (byes === undefined) {
       link.socket.disconnect();
+      return closing;
     }
-    return closing;
+    return Promise.all([closing, byes.then(() => link.socket.disconnect())]).then(() => undefined);
   }
 
   stop$(): Observable<void> {
@@ -471,6 +475,13 @@ export class PeerClient {
       heartbeatInterval: this.heartbeatInterval,
       heartbeatTimeout: this.heartbeatTimeout,
       pairTimeout: this.pairTimeout,
+      reconnection:
+        this.config.socketOptions?.reconnection === false
+          ? undefined
+          : {
+              delay: this.config.socketOptions?.reconnectionDelay ?? 1000,
+              delayMax: this.config.socketOptions?.reconnectionDelayMax ?? 5000,
+            },
       scheduler: this.scheduler,
       logger: this.log,
       createHooks: this.createHooks,
