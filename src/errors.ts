@@ -19,7 +19,12 @@ export type RxpeerErrorCode =
   | 'INVALID_ARGUMENT'
   | 'STOPPED'
   | 'DISPOSED'
-  | 'BRIDGE';
+  | 'BRIDGE'
+  | 'INVALID_CONFIG'
+  | 'NOT_CONNECTED'
+  | 'CHANNEL_CLOSED'
+  | 'PEER_GONE'
+  | 'MESSAGE_TOO_LARGE';
 
 export type ErrorContext = Readonly<Record<string, unknown>>;
 
@@ -161,6 +166,56 @@ export class ClientDisposedError extends RxpeerError {
 export class BridgeError extends RxpeerError {
   constructor(message: string, context?: ErrorContext) {
     super('BRIDGE', message, context === undefined ? {} : { context });
+  }
+}
+
+/** A configuration value that can never work (a negative timeout, a zero heartbeat …). */
+export class InvalidConfigError extends RxpeerError {
+  constructor(readonly field: string, message: string, readonly value?: unknown) {
+    super('INVALID_CONFIG', `Invalid ${field}: ${message}`, { context: { field, value } });
+  }
+}
+
+/** `send` to a peer with which the channel is not open (never connected, left, or the label is not open there yet). */
+export class NotConnectedError extends RxpeerError {
+  constructor(readonly label: string, readonly peerId: string) {
+    super('NOT_CONNECTED', `Channel "${label}" is not open with peer ${peerId}`, { context: { label, peerId } });
+  }
+}
+
+/** The data channel closed (or the client was disposed) before a message was handed to it. */
+export class ChannelClosedError extends RxpeerError {
+  constructor(readonly label: string, readonly peerId: string, reason: string) {
+    super('CHANNEL_CLOSED', `Channel "${label}" with peer ${peerId} closed before the message was sent: ${reason}`, {
+      context: { label, peerId, reason },
+    });
+  }
+}
+
+/** The peer left (its connection closed) before a message was handed to the channel. */
+export class PeerGoneError extends RxpeerError {
+  constructor(readonly label: string, readonly peerId: string) {
+    super('PEER_GONE', `Peer ${peerId} left before the message on channel "${label}" was sent`, { context: { label, peerId } });
+  }
+}
+
+/**
+ * A message larger than the pair can carry: over the peer's SCTP
+ * `max-message-size` on a channel that cannot split messages (a peer that is
+ * not rxpeer, or an unordered / partially reliable channel), or over the
+ * channel's `maxMessageBytes` limit.
+ */
+export class MessageTooLargeError extends RxpeerError {
+  constructor(
+    readonly label: string,
+    readonly peerId: string,
+    readonly size: number,
+    readonly limit: number,
+    reason: string,
+  ) {
+    super('MESSAGE_TOO_LARGE', `A message of ${size} bytes on channel "${label}" to peer ${peerId} is over the limit of ${limit} bytes: ${reason}`, {
+      context: { label, peerId, size, limit, reason },
+    });
   }
 }
 
