@@ -68,8 +68,20 @@ export function sendFrames$(
     const iterator = frames[Symbol.iterator]();
     let waiting: Subscription | undefined;
     let stopped = false;
+    /** The frame to send next (made, not yet sent): at most one waits for the channel to drain. */
+    let ahead: string | Uint8Array | undefined;
     const pump = (): void => {
       while (!stopped) {
+        if (ahead === undefined) {
+          const step = iterator.next();
+          if (step.done === true) {
+            stopped = true;
+            subscriber.next();
+            subscriber.complete();
+            return;
+          }
+          ahead = step.value;
+        }
         if (channel.bufferedAmount > flow.highWaterMark) {
           waiting = drained$(channel, flow.lowWaterMark, flow.pollInterval, scheduler).subscribe({
             next: () => {
@@ -79,21 +91,15 @@ export function sendFrames$(
           });
           return;
         }
-        const step = iterator.next();
-        if (step.done === true) {
-          stopped = true;
-          subscriber.next();
-          subscriber.complete();
-          return;
-        }
         try {
           // A Uint8Array made by the framing owns its whole buffer; strings and views go as they are.
-          channel.send(step.value as string & ArrayBufferView);
+          channel.send(ahead as string & ArrayBufferView);
         } catch (error) {
           stopped = true;
           subscriber.error(error);
           return;
         }
+        ahead = undefined;
       }
     };
     pump();
