@@ -264,8 +264,17 @@ export class PeerClient {
           case 'pcClose':
             this.hub.removed(event.id);
             return;
-          default:
+          case 'startFailed':
+          case 'connectFailed':
+          case 'disconnected':
+          case 'reconnected':
+          case 'userConnecting':
+          case 'error':
             return;
+          default: {
+            const unreachable: never = event;
+            return unreachable;
+          }
         }
       }),
     );

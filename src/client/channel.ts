@@ -144,7 +144,7 @@ interface ResolvedOptions {
 function checkCount(value: unknown, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(`options.${name}`, `must be an integer ≥ ${min}, got ${String(value)}`);
+    throw new InvalidArgumentError(`options.${name}`, `must be an integer ≥ ${min}, got ${typeof value === 'number' ? value : typeof value}`);
   }
   return value;
 }
@@ -585,7 +585,7 @@ class ChannelImpl implements Channel<BinaryType> {
       this.hub.report(new ChannelClosedError(this.label, from, `a message of an unexpected type (${typeof data}) was dropped`));
       return;
     }
-    const buffer = data instanceof ArrayBuffer ? data : (bytesOf(data).slice().buffer as ArrayBuffer);
+    const buffer = data instanceof ArrayBuffer ? data : (bytesOf(data).slice().buffer);
     this.messagesSubject.next({ from, data: this.options.binaryType === 'blob' ? new Blob([buffer]) : buffer });
   }
 
@@ -602,11 +602,11 @@ class ChannelImpl implements Channel<BinaryType> {
     const peers = [...this.openPeers];
     const results = await Promise.allSettled(peers.map((peer) => this.send(peer, data)));
     const sent: string[] = [];
-    let failure: unknown;
+    let failure: Error | undefined;
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') sent.push(peers[i] as string);
       else if (!(result.reason instanceof PeerGoneError || result.reason instanceof NotConnectedError || result.reason instanceof ChannelClosedError)) {
-        failure ??= result.reason;
+        failure ??= result.reason instanceof Error ? result.reason : new Error(describe(result.reason));
       }
     });
     if (failure !== undefined) throw failure;
@@ -649,22 +649,22 @@ export class ChannelHub {
       throw new InvalidArgumentError('label', 'a channel label must be a non-empty string of at most 65535 bytes');
     }
     if (label === CONTROL_CHANNEL_LABEL) throw new InvalidArgumentError('label', `"${CONTROL_CHANNEL_LABEL}" is rxpeer's own channel`);
-    const resolved = resolveOptions(options as ChannelOptions<BinaryType> | undefined);
+    const resolved = resolveOptions(options);
     const existing = this.channels.get(label);
     if (existing !== undefined) {
       if (options !== undefined && !sameOptions(existing.options, resolved)) {
         throw new InvalidArgumentError('options', `channel "${label}" was declared with other options`);
       }
-      return existing as unknown as Channel<B>;
+      return existing;
     }
     const made = new ChannelImpl(this, label, resolved);
     if (this.disposed) {
       made.complete();
-      return made as unknown as Channel<B>;
+      return made;
     }
     this.channels.set(label, made);
     for (const pair of this.pairs.values()) pair.declare(made);
-    return made as unknown as Channel<B>;
+    return made;
   }
 
   /** A new peer connection (before its create hooks and its offer). */

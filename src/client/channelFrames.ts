@@ -139,7 +139,8 @@ export class Reassembler {
     }
     const frame = bytesOf(data);
     if (frame.byteLength === 0) return this.invalid('an empty frame');
-    switch (frame[0]) {
+    const type = frame[0] ?? -1;
+    switch (type) {
       case FrameType.Ready:
         return { kind: 'ready' };
       case FrameType.Whole:
@@ -178,7 +179,7 @@ export class Reassembler {
         return this.completeIfFilled();
       }
       default:
-        return this.invalid(`an unknown frame type ${frame[0]}`);
+        return this.invalid(`an unknown frame type ${type}`);
     }
   }
 
