@@ -32,7 +32,11 @@ class DrainingChannel {
     const before = this.queued;
     this.queued = Math.max(0, this.queued - (now - this.at) * this.rate);
     this.at = now;
-    if (this.firesLow && before > this.bufferedAmountLowThreshold && this.queued <= this.bufferedAmountLowThreshold) {
+    if (
+      this.firesLow &&
+      before > this.bufferedAmountLowThreshold &&
+      this.queued <= this.bufferedAmountLowThreshold
+    ) {
       for (const l of this.listeners) l();
     }
   }
@@ -82,7 +86,9 @@ describe('data channel backpressure (virtual time)', () => {
       const channel = new DrainingChannel(scheduler, 10); // 10 bytes per ms
       channel.send(frame(1000));
       // 1000 → 100 takes 90 ms; polled every 4 ms, the first poll at or after 90 ms is at 92 ms.
-      expectObservable(drained$(flowOf(channel), 100, 4, scheduler)).toBe('92ms (x|)', { x: undefined });
+      expectObservable(drained$(flowOf(channel), 100, 4, scheduler)).toBe('92ms (x|)', {
+        x: undefined,
+      });
     });
   });
 
@@ -92,7 +98,9 @@ describe('data channel backpressure (virtual time)', () => {
       channel.send(frame(1000));
       // Something reads bufferedAmount at 90 ms (as the engine would notice), firing the event between polls of 50 ms.
       scheduler.schedule(() => void channel.bufferedAmount, 90);
-      expectObservable(drained$(flowOf(channel), 100, 50, scheduler)).toBe('90ms (x|)', { x: undefined });
+      expectObservable(drained$(flowOf(channel), 100, 50, scheduler)).toBe('90ms (x|)', {
+        x: undefined,
+      });
     });
   });
 
@@ -102,7 +110,9 @@ describe('data channel backpressure (virtual time)', () => {
       const flow = { highWaterMark: 300, lowWaterMark: 100, pollInterval: 1 };
       const frames = Array.from({ length: 10 }, () => frame(100));
       let doneAt = -1;
-      sendFrames$(flowOf(channel), frames, flow, scheduler).subscribe({ complete: () => (doneAt = scheduler.now()) });
+      sendFrames$(flowOf(channel), frames, flow, scheduler).subscribe({
+        complete: () => (doneAt = scheduler.now()),
+      });
       flush();
       expect(doneAt).toBe(60);
       // Four frames at once (300 is not above the mark), then a pause until the queue is down to 100.
@@ -140,7 +150,12 @@ describe('data channel backpressure (virtual time)', () => {
     scheduler.run(({ flush }) => {
       const channel = new DrainingChannel(scheduler, 1);
       const flow = { highWaterMark: 100, lowWaterMark: 0, pollInterval: 5 };
-      const subscription = sendFrames$(flowOf(channel), [frame(200), frame(200), frame(200)], flow, scheduler).subscribe();
+      const subscription = sendFrames$(
+        flowOf(channel),
+        [frame(200), frame(200), frame(200)],
+        flow,
+        scheduler,
+      ).subscribe();
       scheduler.schedule(() => subscription.unsubscribe(), 10);
       flush();
       expect(channel.sent).toEqual([200]);
@@ -154,11 +169,14 @@ describe('data channel backpressure (virtual time)', () => {
       channel.send = () => {
         throw new Error('closed');
       };
-      expectObservable(sendFrames$(flowOf(channel), [frame(1)], { highWaterMark: 10, lowWaterMark: 0, pollInterval: 1 }, scheduler)).toBe(
-        '#',
-        undefined,
-        new Error('closed'),
-      );
+      expectObservable(
+        sendFrames$(
+          flowOf(channel),
+          [frame(1)],
+          { highWaterMark: 10, lowWaterMark: 0, pollInterval: 1 },
+          scheduler,
+        ),
+      ).toBe('#', undefined, new Error('closed'));
     });
   });
 });

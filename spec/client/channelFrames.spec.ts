@@ -13,7 +13,9 @@ import {
   type Received,
 } from '../../src/client/channelFrames';
 
-const all = (data: string | Uint8Array, frameSize: number): Uint8Array[] => [...frames(encodeMessage(data), frameSize)];
+const all = (data: string | Uint8Array, frameSize: number): Uint8Array[] => [
+  ...frames(encodeMessage(data), frameSize),
+];
 
 function feed(reassembler: Reassembler, list: Uint8Array[]): Received[] {
   return list.map((frame) => reassembler.push(frame.slice().buffer));
@@ -21,7 +23,11 @@ function feed(reassembler: Reassembler, list: Uint8Array[]): Received[] {
 
 describe('data channel framing', () => {
   it('reads max-message-size from the remote SDP, 64 KiB when absent, no limit for 0', () => {
-    expect(maxMessageSizeOf('v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=max-message-size:262144\r\n')).toBe(262144);
+    expect(
+      maxMessageSizeOf(
+        'v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=max-message-size:262144\r\n',
+      ),
+    ).toBe(262144);
     expect(maxMessageSizeOf('v=0\r\na=sctp-port:5000\r\n')).toBe(DEFAULT_MAX_MESSAGE_SIZE);
     expect(maxMessageSizeOf(undefined)).toBe(65536);
     expect(maxMessageSizeOf('a=max-message-size:0\r\n')).toBe(Infinity);
@@ -46,14 +52,23 @@ describe('data channel framing', () => {
   it('gives back every message whole, strings and binary, at any frame size (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.uint8Array({ maxLength: 600 })), { maxLength: 8 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: 'grapheme', maxLength: 300 }),
+            fc.uint8Array({ maxLength: 600 }),
+          ),
+          { maxLength: 8 },
+        ),
         fc.integer({ min: 11, max: 200 }),
         (messages, frameSize) => {
           const reassembler = new Reassembler(1 << 20);
           const out: (string | Uint8Array)[] = [];
           for (const message of messages) {
             for (const result of feed(reassembler, all(message, frameSize))) {
-              if (result.kind === 'message') out.push(typeof result.data === 'string' ? result.data : new Uint8Array(result.data));
+              if (result.kind === 'message')
+                out.push(
+                  typeof result.data === 'string' ? result.data : new Uint8Array(result.data),
+                );
               else expect(result.kind).toBe('partial');
             }
           }

@@ -119,7 +119,12 @@ describe('PeerClient lifecycle', () => {
   });
 
   it('config checks throw InvalidConfigError, an RxpeerError with a code', () => {
-    for (const config of [{ p2pTimeout: -1 }, { heartbeatInterval: 0 }, { vanillaIceTimeout: Number.NaN }, { requestTimeout: '5' as unknown as number }]) {
+    for (const config of [
+      { p2pTimeout: -1 },
+      { heartbeatInterval: 0 },
+      { vanillaIceTimeout: Number.NaN },
+      { requestTimeout: '5' as unknown as number },
+    ]) {
       let thrown: unknown;
       try {
         new PeerClient({ url: 'http://x', ...config });
@@ -147,7 +152,9 @@ describe('PeerClient lifecycle', () => {
     };
     const completed = new Set<string>();
     for (const [name, stream] of Object.entries(streams)) {
-      (stream as import('rxjs').Observable<unknown>).subscribe({ complete: () => completed.add(name) });
+      (stream as import('rxjs').Observable<unknown>).subscribe({
+        complete: () => completed.add(name),
+      });
     }
     await host.startHost('room');
     await host.stop();

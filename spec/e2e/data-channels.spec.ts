@@ -2,7 +2,16 @@
  * The data API end to end: `client.channel(label)` on the real engine
  * (@roamhq/wrtc) and the real signaling server.
  */
-import { filter, firstValueFrom, interval, map, take, toArray, timeout, type Observable } from 'rxjs';
+import {
+  filter,
+  firstValueFrom,
+  interval,
+  map,
+  take,
+  toArray,
+  timeout,
+  type Observable,
+} from 'rxjs';
 import type { PeerClient } from '../../src/client/PeerClient';
 import type { Channel, ChannelMessage } from '../../src/client/channel';
 import { RxpeerError } from '../../src/errors';
@@ -24,7 +33,8 @@ function received(channel: Channel, count: number, ms = 15_000): Promise<Channel
   return promise;
 }
 
-const text = (m: ChannelMessage): string => (typeof m.data === 'string' ? m.data : `<${m.data.byteLength} bytes>`);
+const text = (m: ChannelMessage): string =>
+  typeof m.data === 'string' ? m.data : `<${m.data.byteLength} bytes>`;
 
 function pattern(size: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -42,7 +52,10 @@ function sameBytes(a: ArrayBuffer, b: Uint8Array): boolean {
 describe('client.channel(label) on the real engine', () => {
   const real = useRealServer();
 
-  async function mesh(size: number, label = 'data'): Promise<{ client: PeerClient; id: string; channel: Channel }[]> {
+  async function mesh(
+    size: number,
+    label = 'data',
+  ): Promise<{ client: PeerClient; id: string; channel: Channel }[]> {
     const hostClient = real.client();
     const hostChannel = hostClient.channel(label);
     const host = await real.startHost(`mesh-${size}`, hostClient);
@@ -53,7 +66,14 @@ describe('client.channel(label) on the real engine', () => {
       members.push({ ...(await real.join(host.id, client)), channel });
     }
     const ids = members.map((m) => m.id);
-    await Promise.all(members.map((m) => openWith(m.channel, ids.filter((id) => id !== m.id))));
+    await Promise.all(
+      members.map((m) =>
+        openWith(
+          m.channel,
+          ids.filter((id) => id !== m.id),
+        ),
+      ),
+    );
     return members;
   }
 
@@ -74,7 +94,9 @@ describe('client.channel(label) on the real engine', () => {
         if (other === m) continue;
         const fromOther = messages.filter((x) => x.from === other.id);
         expect(fromOther.map(text)).toEqual([`text ${other.id}→${m.id}`, '<1000 bytes>']);
-        expect(sameBytes(fromOther[1]!.data as ArrayBuffer, pattern(1000, members.indexOf(other)))).toBe(true);
+        expect(
+          sameBytes(fromOther[1]!.data as ArrayBuffer, pattern(1000, members.indexOf(other))),
+        ).toBe(true);
       }
     });
   });
@@ -84,7 +106,12 @@ describe('client.channel(label) on the real engine', () => {
     expect(members[0]!.client.channel('data')).toBe(members[0]!.channel);
     const inbox = members.slice(1).map((m) => received(m.channel, 1));
     const sent = await members[0]!.channel.broadcast('to all');
-    expect(sent.sort()).toEqual(members.slice(1).map((m) => m.id).sort());
+    expect(sent.sort()).toEqual(
+      members
+        .slice(1)
+        .map((m) => m.id)
+        .sort(),
+    );
     for (const messages of await Promise.all(inbox)) expect(messages.map(text)).toEqual(['to all']);
   });
 
@@ -105,13 +132,28 @@ describe('client.channel(label) on the real engine', () => {
     const members = await mesh(3);
     const ids = members.map((m) => m.id);
     // Declared late, in a different order on each side.
-    const late = [members[2]!, members[0]!, members[1]!].map((m) => ({ ...m, late: m.client.channel('late') }));
-    await Promise.all(late.map((m) => openWith(m.late, ids.filter((id) => id !== m.id))));
+    const late = [members[2]!, members[0]!, members[1]!].map((m) => ({
+      ...m,
+      late: m.client.channel('late'),
+    }));
+    await Promise.all(
+      late.map((m) =>
+        openWith(
+          m.late,
+          ids.filter((id) => id !== m.id),
+        ),
+      ),
+    );
     const inbox = late.map((m) => received(m.late, 2));
     for (const m of late) await m.late.broadcast(`late from ${m.id}`);
     const got = await Promise.all(inbox);
     late.forEach((m, i) => {
-      expect(got[i]!.map(text).sort()).toEqual(ids.filter((id) => id !== m.id).map((id) => `late from ${id}`).sort());
+      expect(got[i]!.map(text).sort()).toEqual(
+        ids
+          .filter((id) => id !== m.id)
+          .map((id) => `late from ${id}`)
+          .sort(),
+      );
     });
   });
 
@@ -128,7 +170,9 @@ describe('client.channel(label) on the real engine', () => {
     const inbox = received(hostGame, 1);
     await game.send(host.id, 'state 1');
     expect((await inbox).map(text)).toEqual(['state 1']);
-    await expect(game.send(host.id, new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(game.send(host.id, new Uint8Array(300 * 1024))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    });
   });
 
   it('sends to a peer that is not connected or that leaves are typed errors, never unhandled', async () => {
@@ -141,7 +185,9 @@ describe('client.channel(label) on the real engine', () => {
     for (const r of results) {
       if (r.status === 'rejected') {
         expect(r.reason).toBeInstanceOf(RxpeerError);
-        expect(['PEER_GONE', 'CHANNEL_CLOSED', 'NOT_CONNECTED']).toContain((r.reason as RxpeerError).code);
+        expect(['PEER_GONE', 'CHANNEL_CLOSED', 'NOT_CONNECTED']).toContain(
+          (r.reason as RxpeerError).code,
+        );
       }
     }
     await next(a!.channel.open$, (open) => !open.has(b!.id), 10_000);
@@ -172,7 +218,11 @@ describe('client.channel(label) on the real engine', () => {
     const modern = await real.join(host.id, modernClient);
     await openWith(modernChat, [host.id, old.id]);
     await next(
-      collectUntil(() => old.channels.size === 2 && [...old.channels.values()].every((c) => c.readyState === 'open')),
+      collectUntil(
+        () =>
+          old.channels.size === 2 &&
+          [...old.channels.values()].every((c) => c.readyState === 'open'),
+      ),
       Boolean,
       10_000,
     );
@@ -185,13 +235,21 @@ describe('client.channel(label) on the real engine', () => {
 
     await chat.send(old.id, 'hello old');
     await modernChat.send(old.id, 'hello from modern');
-    await next(collectUntil(() => old.received.length >= 2), Boolean, 5000);
-    expect(old.received.map((r) => [r.from, r.text]).sort()).toEqual([
-      [host.id, 'hello old'],
-      [modern.id, 'hello from modern'],
-    ].sort());
+    await next(
+      collectUntil(() => old.received.length >= 2),
+      Boolean,
+      5000,
+    );
+    expect(old.received.map((r) => [r.from, r.text]).sort()).toEqual(
+      [
+        [host.id, 'hello old'],
+        [modern.id, 'hello from modern'],
+      ].sort(),
+    );
     // Over the pair's max-message-size: refused, never truncated.
-    await expect(chat.send(old.id, new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(chat.send(old.id, new Uint8Array(300 * 1024))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    });
     // Between the two rxpeer peers the same label still splits large messages.
     const big = received(modernChat, 1);
     await chat.send(modern.id, pattern(1024 * 1024, 3));

@@ -51,7 +51,10 @@ describe('the quick start (examples/quickstart)', () => {
   beforeAll(() => {
     mkdirSync(outdir, { recursive: true });
     buildSync({
-      entryPoints: [join(root, 'examples/quickstart/host.ts'), join(root, 'examples/quickstart/guest.ts')],
+      entryPoints: [
+        join(root, 'examples/quickstart/host.ts'),
+        join(root, 'examples/quickstart/guest.ts'),
+      ],
       outdir,
       outExtension: { '.js': '.mjs' },
       bundle: true,

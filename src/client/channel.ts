@@ -61,7 +61,13 @@ import {
   maxMessageSizeOf,
   type OutgoingData,
 } from './channelFrames.js';
-import { DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK, DEFAULT_POLL_INTERVAL, sendFrames$, type FlowControl } from './channelFlow.js';
+import {
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_LOW_WATER_MARK,
+  DEFAULT_POLL_INTERVAL,
+  sendFrames$,
+  type FlowControl,
+} from './channelFlow.js';
 
 export type BinaryType = 'arraybuffer' | 'blob';
 
@@ -144,7 +150,10 @@ interface ResolvedOptions {
 function checkCount(value: unknown, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(`options.${name}`, `must be an integer ≥ ${min}, got ${typeof value === 'number' ? value : typeof value}`);
+    throw new InvalidArgumentError(
+      `options.${name}`,
+      `must be an integer ≥ ${min}, got ${typeof value === 'number' ? value : typeof value}`,
+    );
   }
   return value;
 }
@@ -154,7 +163,8 @@ function resolveOptions(options: ChannelOptions<BinaryType> | undefined): Resolv
     throw new InvalidArgumentError('options', 'channel options must be an object');
   }
   const o = options ?? {};
-  if (o.ordered !== undefined && typeof o.ordered !== 'boolean') throw new InvalidArgumentError('options.ordered', 'must be a boolean');
+  if (o.ordered !== undefined && typeof o.ordered !== 'boolean')
+    throw new InvalidArgumentError('options.ordered', 'must be a boolean');
   const maxRetransmits = checkCount(o.maxRetransmits, 'maxRetransmits', 0);
   const maxPacketLifeTime = checkCount(o.maxPacketLifeTime, 'maxPacketLifeTime', 0);
   if (maxRetransmits !== undefined && maxPacketLifeTime !== undefined) {
@@ -162,12 +172,19 @@ function resolveOptions(options: ChannelOptions<BinaryType> | undefined): Resolv
   }
   const binaryType = o.binaryType ?? 'arraybuffer';
   if (binaryType !== 'arraybuffer' && binaryType !== 'blob') {
-    throw new InvalidArgumentError('options.binaryType', `must be "arraybuffer" or "blob", got ${String(binaryType)}`);
+    throw new InvalidArgumentError(
+      'options.binaryType',
+      `must be "arraybuffer" or "blob", got ${String(binaryType)}`,
+    );
   }
   const highWaterMark = checkCount(o.highWaterMark, 'highWaterMark', 1) ?? DEFAULT_HIGH_WATER_MARK;
-  const lowWaterMark = checkCount(o.lowWaterMark, 'lowWaterMark', 0) ?? Math.min(DEFAULT_LOW_WATER_MARK, highWaterMark);
-  if (lowWaterMark > highWaterMark) throw new InvalidArgumentError('options.lowWaterMark', 'must not be above highWaterMark');
-  const maxMessageBytes = checkCount(o.maxMessageBytes, 'maxMessageBytes', 1) ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const lowWaterMark =
+    checkCount(o.lowWaterMark, 'lowWaterMark', 0) ??
+    Math.min(DEFAULT_LOW_WATER_MARK, highWaterMark);
+  if (lowWaterMark > highWaterMark)
+    throw new InvalidArgumentError('options.lowWaterMark', 'must not be above highWaterMark');
+  const maxMessageBytes =
+    checkCount(o.maxMessageBytes, 'maxMessageBytes', 1) ?? DEFAULT_MAX_MESSAGE_BYTES;
   return {
     ordered: o.ordered ?? true,
     maxRetransmits,
@@ -218,7 +235,11 @@ class Wire {
         event$(channel, 'message').subscribe((event) => {
           const data = (event as MessageEvent).data as unknown;
           if (this.onFrame !== undefined) this.onFrame(data);
-          else if ((data instanceof ArrayBuffer || ArrayBuffer.isView(data)) && bytesOf(data)[0] === READY_FRAME[0]) this.remoteReady = true;
+          else if (
+            (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) &&
+            bytesOf(data)[0] === READY_FRAME[0]
+          )
+            this.remoteReady = true;
         }),
       );
     }
@@ -273,11 +294,17 @@ class Link {
     } else if (this.wire.own && !this.pair.isOffer) {
       // Glare: the offering side's channel wins. No data went on ours (the offerer never sent READY there).
       const mine = this.wire;
-      this.detach(new ChannelClosedError(this.label, this.pair.id, 'replaced by the offering side\'s channel'));
+      this.detach(
+        new ChannelClosedError(this.label, this.pair.id, "replaced by the offering side's channel"),
+      );
       mine.close();
       this.attach(wire);
     } else {
-      this.pair.log.debug('ignored a second channel for a label', { label: this.label, peer: this.pair.id, own: this.wire.own });
+      this.pair.log.debug('ignored a second channel for a label', {
+        label: this.label,
+        peer: this.pair.id,
+        own: this.wire.own,
+      });
     }
   }
 
@@ -290,11 +317,19 @@ class Link {
       made = this.pair.pc.createDataChannel(this.label, {
         ordered: options.ordered,
         ...(options.maxRetransmits !== undefined ? { maxRetransmits: options.maxRetransmits } : {}),
-        ...(options.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: options.maxPacketLifeTime } : {}),
+        ...(options.maxPacketLifeTime !== undefined
+          ? { maxPacketLifeTime: options.maxPacketLifeTime }
+          : {}),
         protocol: this.pair.rxpeer ? FRAMED_PROTOCOL : '',
       });
     } catch (error) {
-      this.pair.report(new ChannelClosedError(this.label, this.pair.id, `could not make the channel: ${describe(error)}`));
+      this.pair.report(
+        new ChannelClosedError(
+          this.label,
+          this.pair.id,
+          `could not make the channel: ${describe(error)}`,
+        ),
+      );
       return;
     }
     this.attach(new Wire(made, true));
@@ -305,7 +340,9 @@ class Link {
     const { channel } = wire;
     wire.onFrame = (data) => this.receive(data);
     if (!wire.framed) {
-      this.watch.add(event$(channel, 'message').subscribe((event) => this.receive((event as MessageEvent).data)));
+      this.watch.add(
+        event$(channel, 'message').subscribe((event) => this.receive((event as MessageEvent).data)),
+      );
     }
     this.watch.add(
       event$(channel, 'close')
@@ -317,7 +354,12 @@ class Link {
         }),
     );
     if (channel.readyState === 'open') this.opened();
-    else this.watch.add(event$(channel, 'open').pipe(take(1)).subscribe(() => this.opened()));
+    else
+      this.watch.add(
+        event$(channel, 'open')
+          .pipe(take(1))
+          .subscribe(() => this.opened()),
+      );
   }
 
   private opened(): void {
@@ -381,7 +423,8 @@ class Link {
   /** Queues a message; the Promise settles when it is handed to the channel or cannot be. */
   send(data: OutgoingData): Promise<void> {
     const wire = this.wire;
-    if (wire === undefined || !this.open) return Promise.reject(new NotConnectedError(this.label, this.pair.id));
+    if (wire === undefined || !this.open)
+      return Promise.reject(new NotConnectedError(this.label, this.pair.id));
     const limit = this.remoteMaxMessageSize();
     let job: Iterable<string | Uint8Array>;
     if (wire.framed) {
@@ -389,18 +432,41 @@ class Link {
       const size = message.bytes.byteLength;
       const frameSize = Math.min(limit, MAX_FRAME_SIZE);
       if (size > this.channel.options.maxMessageBytes) {
-        return Promise.reject(new MessageTooLargeError(this.label, this.pair.id, size, this.channel.options.maxMessageBytes, 'over the channel\'s maxMessageBytes'));
+        return Promise.reject(
+          new MessageTooLargeError(
+            this.label,
+            this.pair.id,
+            size,
+            this.channel.options.maxMessageBytes,
+            "over the channel's maxMessageBytes",
+          ),
+        );
       }
       if (!wire.reliable && size + 2 > frameSize) {
         return Promise.reject(
-          new MessageTooLargeError(this.label, this.pair.id, size, frameSize - 2, 'an unordered or unreliable channel cannot split a message'),
+          new MessageTooLargeError(
+            this.label,
+            this.pair.id,
+            size,
+            frameSize - 2,
+            'an unordered or unreliable channel cannot split a message',
+          ),
         );
       }
       job = { [Symbol.iterator]: () => frames(message, frameSize) };
     } else {
-      const size = typeof data === 'string' ? encodeMessage(data).bytes.byteLength : data.byteLength;
+      const size =
+        typeof data === 'string' ? encodeMessage(data).bytes.byteLength : data.byteLength;
       if (size > limit) {
-        return Promise.reject(new MessageTooLargeError(this.label, this.pair.id, size, limit, 'the peer\'s SCTP max-message-size (it cannot take split messages)'));
+        return Promise.reject(
+          new MessageTooLargeError(
+            this.label,
+            this.pair.id,
+            size,
+            limit,
+            "the peer's SCTP max-message-size (it cannot take split messages)",
+          ),
+        );
       }
       job = [typeof data === 'string' ? data : bytesOf(data)];
     }
@@ -421,18 +487,25 @@ class Link {
     // Set before subscribing: a job that finishes synchronously starts the next one from inside.
     const running = new Subscription();
     this.running = running;
-    running.add(sendFrames$(wire.channel, job.frames, this.channel.options.flow, this.pair.scheduler).subscribe({
-      next: () => {
-        this.jobs.shift();
-        job.resolve();
-      },
-      complete: () => this.next(),
-      error: (error: unknown) => {
-        this.jobs.shift();
-        job.reject(new ChannelClosedError(this.label, this.pair.id, describe(error)));
-        this.next();
-      },
-    }));
+    running.add(
+      sendFrames$(
+        wire.channel,
+        job.frames,
+        this.channel.options.flow,
+        this.pair.scheduler,
+      ).subscribe({
+        next: () => {
+          this.jobs.shift();
+          job.resolve();
+        },
+        complete: () => this.next(),
+        error: (error: unknown) => {
+          this.jobs.shift();
+          job.reject(new ChannelClosedError(this.label, this.pair.id, describe(error)));
+          this.next();
+        },
+      }),
+    );
   }
 
   /** The wire is gone: the peer is out of `open$`, queued messages are rejected with `error`. */
@@ -467,11 +540,19 @@ class Pair {
     readonly rxpeer: boolean,
   ) {
     this.mayCreate = isOffer;
-    this.watch.add(event$(pc, 'datachannel').subscribe((event) => this.onRemoteChannel((event as RTCDataChannelEvent).channel)));
+    this.watch.add(
+      event$(pc, 'datachannel').subscribe((event) =>
+        this.onRemoteChannel((event as RTCDataChannelEvent).channel),
+      ),
+    );
     if (!isOffer && rxpeer) {
       this.watch.add(
         merge(
-          event$(pc, 'datachannel').pipe(filter((event) => (event as RTCDataChannelEvent).channel.label === CONTROL_CHANNEL_LABEL)),
+          event$(pc, 'datachannel').pipe(
+            filter(
+              (event) => (event as RTCDataChannelEvent).channel.label === CONTROL_CHANNEL_LABEL,
+            ),
+          ),
           connectionState$(pc).pipe(
             filter((state) => state === 'connected'),
             take(1),
@@ -582,31 +663,50 @@ class ChannelImpl implements Channel<BinaryType> {
       return;
     }
     if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
-      this.hub.report(new ChannelClosedError(this.label, from, `a message of an unexpected type (${typeof data}) was dropped`));
+      this.hub.report(
+        new ChannelClosedError(
+          this.label,
+          from,
+          `a message of an unexpected type (${typeof data}) was dropped`,
+        ),
+      );
       return;
     }
-    const buffer = data instanceof ArrayBuffer ? data : (bytesOf(data).slice().buffer);
-    this.messagesSubject.next({ from, data: this.options.binaryType === 'blob' ? new Blob([buffer]) : buffer });
+    const buffer = data instanceof ArrayBuffer ? data : bytesOf(data).slice().buffer;
+    this.messagesSubject.next({
+      from,
+      data: this.options.binaryType === 'blob' ? new Blob([buffer]) : buffer,
+    });
   }
 
   send(to: string, data: OutgoingData): Promise<void> {
-    if (typeof to !== 'string' || to === '') return Promise.reject(new InvalidArgumentError('to', 'a peer id must be a non-empty string'));
-    if (!isOutgoing(data)) return Promise.reject(new InvalidArgumentError('data', 'send a string, an ArrayBuffer or an ArrayBufferView'));
+    if (typeof to !== 'string' || to === '')
+      return Promise.reject(new InvalidArgumentError('to', 'a peer id must be a non-empty string'));
+    if (!isOutgoing(data))
+      return Promise.reject(
+        new InvalidArgumentError('data', 'send a string, an ArrayBuffer or an ArrayBufferView'),
+      );
     const link = this.hub.linkTo(this.label, to);
     if (link === undefined) return Promise.reject(new NotConnectedError(this.label, to));
     return link.send(data);
   }
 
   async broadcast(data: OutgoingData): Promise<string[]> {
-    if (!isOutgoing(data)) throw new InvalidArgumentError('data', 'send a string, an ArrayBuffer or an ArrayBufferView');
+    if (!isOutgoing(data))
+      throw new InvalidArgumentError('data', 'send a string, an ArrayBuffer or an ArrayBufferView');
     const peers = [...this.openPeers];
     const results = await Promise.allSettled(peers.map((peer) => this.send(peer, data)));
     const sent: string[] = [];
     let failure: Error | undefined;
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') sent.push(peers[i] as string);
-      else if (!(result.reason instanceof PeerGoneError || result.reason instanceof NotConnectedError || result.reason instanceof ChannelClosedError)) {
-        failure ??= result.reason instanceof Error ? result.reason : new Error(describe(result.reason));
+      else if (!(
+        result.reason instanceof PeerGoneError ||
+        result.reason instanceof NotConnectedError ||
+        result.reason instanceof ChannelClosedError
+      )) {
+        failure ??=
+          result.reason instanceof Error ? result.reason : new Error(describe(result.reason));
       }
     });
     if (failure !== undefined) throw failure;
@@ -644,16 +744,30 @@ export class ChannelHub {
     this.ctx.report(error);
   }
 
-  channel<B extends BinaryType = 'arraybuffer'>(label: string, options?: ChannelOptions<B>): Channel<B> {
-    if (typeof label !== 'string' || label === '' || new TextEncoder().encode(label).byteLength > 65535) {
-      throw new InvalidArgumentError('label', 'a channel label must be a non-empty string of at most 65535 bytes');
+  channel<B extends BinaryType = 'arraybuffer'>(
+    label: string,
+    options?: ChannelOptions<B>,
+  ): Channel<B> {
+    if (
+      typeof label !== 'string' ||
+      label === '' ||
+      new TextEncoder().encode(label).byteLength > 65535
+    ) {
+      throw new InvalidArgumentError(
+        'label',
+        'a channel label must be a non-empty string of at most 65535 bytes',
+      );
     }
-    if (label === CONTROL_CHANNEL_LABEL) throw new InvalidArgumentError('label', `"${CONTROL_CHANNEL_LABEL}" is rxpeer's own channel`);
+    if (label === CONTROL_CHANNEL_LABEL)
+      throw new InvalidArgumentError('label', `"${CONTROL_CHANNEL_LABEL}" is rxpeer's own channel`);
     const resolved = resolveOptions(options);
     const existing = this.channels.get(label);
     if (existing !== undefined) {
       if (options !== undefined && !sameOptions(existing.options, resolved)) {
-        throw new InvalidArgumentError('options', `channel "${label}" was declared with other options`);
+        throw new InvalidArgumentError(
+          'options',
+          `channel "${label}" was declared with other options`,
+        );
       }
       return existing;
     }

@@ -6,13 +6,28 @@
  *
  * @internal
  */
-import { Observable, Subscription, defer, filter, interval, map, merge, of, take, type SchedulerLike } from 'rxjs';
+import {
+  Observable,
+  Subscription,
+  defer,
+  filter,
+  interval,
+  map,
+  merge,
+  of,
+  take,
+  type SchedulerLike,
+} from 'rxjs';
 import { event$ } from '../streams/peer.js';
 
 /** The part of an `RTCDataChannel` the flow control uses. */
 export type FlowChannel = Pick<
   RTCDataChannel,
-  'bufferedAmount' | 'bufferedAmountLowThreshold' | 'send' | 'addEventListener' | 'removeEventListener'
+  | 'bufferedAmount'
+  | 'bufferedAmountLowThreshold'
+  | 'send'
+  | 'addEventListener'
+  | 'removeEventListener'
 >;
 
 export interface FlowControl {
@@ -38,7 +53,12 @@ export const DEFAULT_POLL_INTERVAL = 2;
  * drained$        --------------(x|)
  * ```
  */
-export function drained$(channel: FlowChannel, lowWaterMark: number, pollInterval: number, scheduler: SchedulerLike): Observable<void> {
+export function drained$(
+  channel: FlowChannel,
+  lowWaterMark: number,
+  pollInterval: number,
+  scheduler: SchedulerLike,
+): Observable<void> {
   return defer(() => {
     if (channel.bufferedAmount <= lowWaterMark) return of(undefined);
     channel.bufferedAmountLowThreshold = lowWaterMark;

@@ -61,7 +61,9 @@ const decoder = new TextDecoder();
 
 /** The bytes of binary data, without copying. */
 export function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return data instanceof ArrayBuffer
+    ? new Uint8Array(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** A message ready to frame: its kind and bytes. */
@@ -71,7 +73,9 @@ export interface EncodedMessage {
 }
 
 export function encodeMessage(data: OutgoingData): EncodedMessage {
-  return typeof data === 'string' ? { kind: Kind.Text, bytes: encoder.encode(data) } : { kind: Kind.Binary, bytes: bytesOf(data) };
+  return typeof data === 'string'
+    ? { kind: Kind.Text, bytes: encoder.encode(data) }
+    : { kind: Kind.Binary, bytes: bytesOf(data) };
 }
 
 /** How many frames a message of `size` bytes takes with frames of at most `frameSize` bytes. */
@@ -85,8 +89,12 @@ export function frameCount(size: number, frameSize: number): number {
  * The frames of one message, made one at a time as they are sent (so a large
  * message never exists twice in memory). Each frame is at most `frameSize` bytes.
  */
-export function* frames(message: EncodedMessage, frameSize: number): Generator<Uint8Array, void, undefined> {
-  if (!(frameSize > START_HEADER)) throw new RangeError(`frameSize must be over ${START_HEADER} bytes`);
+export function* frames(
+  message: EncodedMessage,
+  frameSize: number,
+): Generator<Uint8Array, void, undefined> {
+  if (!(frameSize > START_HEADER))
+    throw new RangeError(`frameSize must be over ${START_HEADER} bytes`);
   const { kind, bytes } = message;
   if (bytes.byteLength + WHOLE_HEADER <= frameSize) {
     const frame = new Uint8Array(WHOLE_HEADER + bytes.byteLength);
@@ -104,7 +112,10 @@ export function* frames(message: EncodedMessage, frameSize: number): Generator<U
   start.set(bytes.subarray(0, firstLength), START_HEADER);
   yield start;
   for (let offset = firstLength; offset < bytes.byteLength; offset += frameSize - PART_HEADER) {
-    const chunk = bytes.subarray(offset, Math.min(bytes.byteLength, offset + frameSize - PART_HEADER));
+    const chunk = bytes.subarray(
+      offset,
+      Math.min(bytes.byteLength, offset + frameSize - PART_HEADER),
+    );
     const part = new Uint8Array(PART_HEADER + chunk.byteLength);
     part[0] = FrameType.Part;
     part.set(chunk, PART_HEADER);
@@ -151,11 +162,14 @@ export class Reassembler {
         if (frame.byteLength < START_HEADER) return this.invalid('a truncated START frame');
         const total = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(2);
         const first = frame.subarray(START_HEADER);
-        if (!Number.isSafeInteger(total) || total < first.byteLength) return this.invalid(`a START frame with a bad size (${total})`);
+        if (!Number.isSafeInteger(total) || total < first.byteLength)
+          return this.invalid(`a START frame with a bad size (${total})`);
         if (total > this.maxBytes) {
           this.buffer = undefined;
           this.skipping = total - first.byteLength;
-          return this.invalid(`a message of ${total} bytes is over this side's limit of ${this.maxBytes} bytes; skipped`);
+          return this.invalid(
+            `a message of ${total} bytes is over this side's limit of ${this.maxBytes} bytes; skipped`,
+          );
         }
         this.buffer = new Uint8Array(total);
         this.kind = frame[1] === Kind.Text ? Kind.Text : Kind.Binary;
@@ -199,7 +213,9 @@ export class Reassembler {
 function decode(kind: number | undefined, bytes: Uint8Array): string | ArrayBuffer {
   if (kind === Kind.Text) return decoder.decode(bytes);
   // A fresh ArrayBuffer holding exactly the message (never a view on a larger buffer).
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+  return bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
     ? bytes.buffer
     : bytes.slice().buffer;
 }
