@@ -35,6 +35,8 @@ export interface TransferTrial {
   /** MB/s (10^6 bytes per second). */
   readonly mbps: number;
   readonly memory: MemoryPeak;
+  /** 50 MiB runs: the peak after the first quarter of the messages (memory that grew with the count would be ≈ 4× less here). */
+  readonly firstQuarter?: MemoryPeak;
 }
 
 export interface TransferSamples {
@@ -45,7 +47,7 @@ export interface TransferSamples {
 }
 
 /** Samples memory every 10 ms until `stop()`; returns the peaks above the baseline. */
-function watchMemory(): { stop(): MemoryPeak } {
+function watchMemory(): { peak(): MemoryPeak; stop(): MemoryPeak } {
   (globalThis as { gc?: () => void }).gc?.();
   const base = process.memoryUsage();
   let rss = base.rss;
@@ -56,6 +58,13 @@ function watchMemory(): { stop(): MemoryPeak } {
     arrayBuffers = Math.max(arrayBuffers, now.arrayBuffers);
   }, 10);
   return {
+    peak() {
+      const now = process.memoryUsage();
+      return {
+        rssMiB: (Math.max(rss, now.rss) - base.rss) / MiB,
+        arrayBuffersMiB: (Math.max(arrayBuffers, now.arrayBuffers) - base.arrayBuffers) / MiB,
+      };
+    },
     stop() {
       clearInterval(timer);
       const now = process.memoryUsage();
@@ -136,12 +145,20 @@ async function rxpeer50(url: string, trial: number): Promise<TransferTrial> {
     });
     const memory = watchMemory();
     const t0 = performance.now();
-    for (let i = 0; i < count; i += 1) await pair.sender.send(pair.receiverId, chunk);
+    let firstQuarter: MemoryPeak | undefined;
+    for (let i = 0; i < count; i += 1) {
+      await pair.sender.send(pair.receiverId, chunk);
+      if (i === count / 4 - 1) firstQuarter = memory.peak();
+    }
     await until(() => received >= count * chunk.byteLength, '50 MiB to arrive', 60_000, 2);
     const ms = performance.now() - t0;
     const peak = memory.stop();
     counting.unsubscribe();
-    return { mbps: (count * chunk.byteLength) / 1e6 / (ms / 1000), memory: peak };
+    return {
+      mbps: (count * chunk.byteLength) / 1e6 / (ms / 1000),
+      memory: peak,
+      ...(firstQuarter ? { firstQuarter } : {}),
+    };
   } finally {
     await pair.close();
   }
@@ -188,8 +205,14 @@ async function barePair(): Promise<BarePair> {
 }
 
 /** Sends `count` × `chunk`, waiting above the high-water mark until the low-water mark (polled: the engine has no bufferedamountlow). */
-async function bareSend(channel: RTCDataChannel, chunk: Uint8Array, count: number): Promise<void> {
+async function bareSend(
+  channel: RTCDataChannel,
+  chunk: Uint8Array,
+  count: number,
+  quarter?: () => void,
+): Promise<void> {
   for (let i = 0; i < count; i += 1) {
+    if (i === count / 4) quarter?.();
     while (channel.bufferedAmount > HIGH_WATER) {
       await sleep(2);
       if (channel.bufferedAmount <= LOW_WATER) break;
@@ -208,10 +231,15 @@ async function bareTransfer(chunkSize: number, count: number): Promise<TransferT
     const chunk = new Uint8Array(chunkSize).fill(3);
     const memory = watchMemory();
     const t0 = performance.now();
-    await bareSend(pair.send, chunk, count);
+    let firstQuarter: MemoryPeak | undefined;
+    await bareSend(pair.send, chunk, count, () => (firstQuarter = memory.peak()));
     await until(() => received >= chunkSize * count, 'bare bytes to arrive', 60_000, 2);
     const ms = performance.now() - t0;
-    return { mbps: (chunkSize * count) / 1e6 / (ms / 1000), memory: memory.stop() };
+    return {
+      mbps: (chunkSize * count) / 1e6 / (ms / 1000),
+      memory: memory.stop(),
+      ...(firstQuarter ? { firstQuarter } : {}),
+    };
   } finally {
     pair.close();
   }

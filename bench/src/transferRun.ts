@@ -15,8 +15,13 @@ async function main(): Promise<void> {
       const mbps = summarize(t.map((x) => x.mbps));
       const rss = summarize(t.map((x) => x.memory.rssMiB));
       const ab = summarize(t.map((x) => x.memory.arrayBuffersMiB));
+      const q = t.filter((x) => x.firstQuarter !== undefined);
+      const quarter =
+        q.length === 0
+          ? ''
+          : `; after the first quarter: arrayBuffers +${summarize(q.map((x) => x.firstQuarter!.arrayBuffersMiB)).median.toFixed(1)} MiB, RSS +${summarize(q.map((x) => x.firstQuarter!.rssMiB)).median.toFixed(1)} MiB`;
       console.log(
-        `${name.padEnd(22)} median ${mbps.median.toFixed(1)} MB/s; sender-side growth: RSS +${rss.median.toFixed(1)} MiB (max ${rss.max.toFixed(1)}), arrayBuffers +${ab.median.toFixed(1)} MiB (max ${ab.max.toFixed(1)})`,
+        `${name.padEnd(22)} median ${mbps.median.toFixed(1)} MB/s; sender-side growth: RSS +${rss.median.toFixed(1)} MiB (max ${rss.max.toFixed(1)}), arrayBuffers +${ab.median.toFixed(1)} MiB (max ${ab.max.toFixed(1)})${quarter}`,
       );
     };
     show('20 MiB rxpeer', s.rxpeer20);

@@ -442,7 +442,7 @@ class Link {
           ),
         );
       }
-      if (!wire.reliable && size + 2 > frameSize) {
+      if (frameSize <= 16 || (!wire.reliable && size + 2 > frameSize)) {
         return Promise.reject(
           new MessageTooLargeError(
             this.label,
