@@ -5,20 +5,25 @@
 import fc from 'fast-check';
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
+  READY,
   Reassembler,
-  encodeMessage,
   frameCount,
   frames,
   maxMessageSizeOf,
   type Received,
 } from '../../src/client/channelFrames';
 
-const all = (data: string | Uint8Array, frameSize: number): Uint8Array[] => [
-  ...frames(encodeMessage(data), frameSize),
-];
+type Frame = string | Uint8Array;
 
-function feed(reassembler: Reassembler, list: Uint8Array[]): Received[] {
-  return list.map((frame) => reassembler.push(frame.slice().buffer));
+const all = (data: string | Uint8Array, frameSize: number): Frame[] => [...frames(data, frameSize)];
+const size = (frame: Frame): number =>
+  typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
+
+/** As the engine hands frames over: text as strings, binary as a fresh ArrayBuffer. */
+function feed(reassembler: Reassembler, list: Frame[]): Received[] {
+  return list.map((frame) =>
+    reassembler.push(typeof frame === 'string' ? frame : frame.slice().buffer),
+  );
 }
 
 describe('data channel framing', () => {
@@ -33,19 +38,28 @@ describe('data channel framing', () => {
     expect(maxMessageSizeOf('a=max-message-size:0\r\n')).toBe(Infinity);
   });
 
-  it('sends a message that fits as one frame, and splits one that does not into frames within the size', () => {
-    expect(all(new Uint8Array(98), 100)).toHaveLength(1);
-    const split = all(new Uint8Array(99), 100);
-    expect(split.length).toBe(2);
+  it('sends binary that fits as it is (the same bytes, no copy), and splits what does not into parts within the size', () => {
+    const fits = new Uint8Array(100);
+    const [whole] = all(fits, 100);
+    expect((whole as Uint8Array).buffer).toBe(fits.buffer);
     const big = all(new Uint8Array(10_000), 100);
+    expect(big[0]).toBe('S0:10000');
     expect(big.length).toBe(frameCount(10_000, 100));
-    expect(big.every((f) => f.byteLength <= 100)).toBe(true);
+    expect(big.every((f) => size(f) <= 100)).toBe(true);
+  });
+
+  it('sends a string that fits as one text frame, and splits a longer one as UTF-8 bytes', () => {
+    expect(all('hello', 100)).toEqual(['Whello']);
+    const long = 'ü'.repeat(200); // 400 bytes of UTF-8
+    const split = all(long, 100);
+    expect(split[0]).toBe('S1:400');
+    expect(split.slice(1).every((f) => f instanceof Uint8Array && f.byteLength <= 100)).toBe(true);
   });
 
   it('makes frames lazily: a large message is never framed ahead of the sender', () => {
-    const iterator = frames(encodeMessage(new Uint8Array(1_000_000)), 1000);
-    expect(iterator.next().value!.byteLength).toBe(1000);
-    // Nothing else was made yet; stopping here leaves nothing behind.
+    const iterator = frames(new Uint8Array(1_000_000), 1000);
+    expect(iterator.next().value).toBe('S0:1000000');
+    expect((iterator.next().value as Uint8Array).byteLength).toBe(1000);
     expect(iterator.return(undefined).done).toBe(true);
   });
 
@@ -59,12 +73,14 @@ describe('data channel framing', () => {
           ),
           { maxLength: 8 },
         ),
-        fc.integer({ min: 11, max: 200 }),
+        fc.integer({ min: 24, max: 200 }),
         (messages, frameSize) => {
           const reassembler = new Reassembler(1 << 20);
           const out: (string | Uint8Array)[] = [];
           for (const message of messages) {
-            for (const result of feed(reassembler, all(message, frameSize))) {
+            const list = all(message, frameSize);
+            expect(list.every((f) => size(f) <= frameSize)).toBe(true);
+            for (const result of feed(reassembler, list)) {
               if (result.kind === 'message')
                 out.push(
                   typeof result.data === 'string' ? result.data : new Uint8Array(result.data),
@@ -80,11 +96,12 @@ describe('data channel framing', () => {
 
   it('takes READY, and reports frames that break the rules without throwing', () => {
     const r = new Reassembler(1000);
-    expect(r.push(Uint8Array.of(0).buffer)).toEqual({ kind: 'ready' });
-    expect(r.push('text').kind).toBe('invalid');
-    expect(r.push(new ArrayBuffer(0)).kind).toBe('invalid');
-    expect(r.push(Uint8Array.of(3, 1, 2).buffer).kind).toBe('invalid'); // a PART without START
-    expect(r.push(Uint8Array.of(9).buffer).kind).toBe('invalid');
+    expect(r.push(READY)).toEqual({ kind: 'ready' });
+    expect(r.push('X?').kind).toBe('invalid');
+    expect(r.push(42).kind).toBe('invalid');
+    expect(r.push('S0:10').kind).toBe('partial');
+    expect(r.push('Wnot now').kind).toBe('invalid'); // a whole message inside a split one
+    expect(r.push('S0:10').kind).toBe('invalid');
   });
 
   it('refuses a split message over its limit at the START and skips its parts', () => {

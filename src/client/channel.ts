@@ -53,10 +53,11 @@ import { connectionState$, event$ } from '../streams/peer.js';
 import {
   FRAMED_PROTOCOL,
   MAX_FRAME_SIZE,
-  READY_FRAME,
+  READY,
   Reassembler,
+  byteSize,
   bytesOf,
-  encodeMessage,
+  fitsIn,
   frames,
   maxMessageSizeOf,
   type OutgoingData,
@@ -235,11 +236,7 @@ class Wire {
         event$(channel, 'message').subscribe((event) => {
           const data = (event as MessageEvent).data as unknown;
           if (this.onFrame !== undefined) this.onFrame(data);
-          else if (
-            (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) &&
-            bytesOf(data)[0] === READY_FRAME[0]
-          )
-            this.remoteReady = true;
+          else if (data === READY) this.remoteReady = true;
         }),
       );
     }
@@ -372,7 +369,7 @@ class Link {
     if (!this.readySent) {
       this.readySent = true;
       try {
-        wire.channel.send(READY_FRAME as Uint8Array<ArrayBuffer>);
+        wire.channel.send(READY);
       } catch {
         // Closed meanwhile; its close event tells the rest.
       }
@@ -427,42 +424,44 @@ class Link {
       return Promise.reject(new NotConnectedError(this.label, this.pair.id));
     const limit = this.remoteMaxMessageSize();
     let job: Iterable<string | Uint8Array>;
+    const { maxMessageBytes } = this.channel.options;
     if (wire.framed) {
-      const message = encodeMessage(data);
-      const size = message.bytes.byteLength;
       const frameSize = Math.min(limit, MAX_FRAME_SIZE);
-      if (size > this.channel.options.maxMessageBytes) {
-        return Promise.reject(
-          new MessageTooLargeError(
-            this.label,
-            this.pair.id,
-            size,
-            this.channel.options.maxMessageBytes,
-            "over the channel's maxMessageBytes",
-          ),
-        );
+      // A string goes whole as `W` + its UTF-8; binary as it is.
+      const whole = fitsIn(data, frameSize, typeof data === 'string' ? 1 : 0);
+      if (!whole) {
+        const size = byteSize(data);
+        if (size > maxMessageBytes) {
+          return Promise.reject(
+            new MessageTooLargeError(
+              this.label,
+              this.pair.id,
+              size,
+              maxMessageBytes,
+              "over the channel's maxMessageBytes",
+            ),
+          );
+        }
+        if (!wire.reliable || frameSize < 64) {
+          return Promise.reject(
+            new MessageTooLargeError(
+              this.label,
+              this.pair.id,
+              size,
+              frameSize,
+              'an unordered or unreliable channel cannot split a message',
+            ),
+          );
+        }
       }
-      if (frameSize <= 16 || (!wire.reliable && size + 2 > frameSize)) {
-        return Promise.reject(
-          new MessageTooLargeError(
-            this.label,
-            this.pair.id,
-            size,
-            frameSize - 2,
-            'an unordered or unreliable channel cannot split a message',
-          ),
-        );
-      }
-      job = { [Symbol.iterator]: () => frames(message, frameSize) };
+      job = { [Symbol.iterator]: () => frames(data, frameSize) };
     } else {
-      const size =
-        typeof data === 'string' ? encodeMessage(data).bytes.byteLength : data.byteLength;
-      if (size > limit) {
+      if (!fitsIn(data, limit)) {
         return Promise.reject(
           new MessageTooLargeError(
             this.label,
             this.pair.id,
-            size,
+            byteSize(data),
             limit,
             "the peer's SCTP max-message-size (it cannot take split messages)",
           ),
