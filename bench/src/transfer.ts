@@ -213,9 +213,8 @@ async function bareSend(
 ): Promise<void> {
   for (let i = 0; i < count; i += 1) {
     if (i === count / 4) quarter?.();
-    while (channel.bufferedAmount > HIGH_WATER) {
-      await sleep(2);
-      if (channel.bufferedAmount <= LOW_WATER) break;
+    if (channel.bufferedAmount > HIGH_WATER) {
+      while (channel.bufferedAmount > LOW_WATER) await sleep(2);
     }
     channel.send(chunk as Uint8Array<ArrayBuffer>);
   }
