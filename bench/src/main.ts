@@ -14,10 +14,12 @@ import { meshLatency, meshLatencyProcesses, type MeshSamples } from './mesh';
 import { bareMemory, perSocketKiB, serverLoad, GROUP } from './serverLoad';
 import { relayThroughput, medianOf } from './relay';
 import { clientSize } from './size';
+import { transfer } from './transfer';
+import { createSignalingServer } from '../../src/server';
 import { fromSummary, single, table, type Row } from './report';
 import { summarize, median } from './stats';
 
-const SECTIONS = ['join', 'stun', 'mesh', 'server', 'relay', 'size'] as const;
+const SECTIONS = ['join', 'stun', 'mesh', 'server', 'relay', 'transfer', 'size'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -37,6 +39,8 @@ interface Settings {
   relayTrials: number;
   relayMessages: number;
   relayWindow: number;
+  /** Rounds of the §9 data-transfer variants (interleaved). */
+  transferTrials: number;
 }
 
 const FULL: Settings = {
@@ -55,6 +59,7 @@ const FULL: Settings = {
   relayTrials: 10,
   relayMessages: 20_000,
   relayWindow: 256,
+  transferTrials: 7,
 };
 
 const QUICK: Settings = {
@@ -73,6 +78,7 @@ const QUICK: Settings = {
   relayTrials: 1,
   relayMessages: 1_000,
   relayWindow: 256,
+  transferTrials: 1,
 };
 
 function parseArgs(argv: readonly string[]): {
@@ -623,6 +629,33 @@ async function main(): Promise<void> {
       );
     },
   );
+
+  await section('transfer', `§9 data transfer Node↔Node (${s.transferTrials} trials)`, async () => {
+    const server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+    try {
+      const t = await transfer(server.url, s.transferTrials, log);
+      raw.transfer = t;
+      const mbps = (x: { mbps: number }[]) => summarize(x.map((v) => v.mbps));
+      rows.push(
+        fromSummary('transfer.20MiB.rxpeer', '9', '20 MiB as one message, client.channel', 'MB/s', mbps(t.rxpeer20)),
+        fromSummary('transfer.20MiB.bare', '9', '20 MiB, bare RTCDataChannel (256 KiB messages)', 'MB/s', mbps(t.bare20)),
+        fromSummary('transfer.50MiB.rxpeer', '9', '50 MiB in 800 awaited sends, client.channel', 'MB/s', mbps(t.rxpeer50)),
+        fromSummary('transfer.50MiB.bare', '9', '50 MiB, bare RTCDataChannel', 'MB/s', mbps(t.bare50)),
+        single(
+          'transfer.50MiB.mem.rxpeer',
+          '9',
+          'arrayBuffers growth during 50 MiB, client.channel',
+          'MiB',
+          median(t.rxpeer50.map((v) => v.memory.arrayBuffersMiB)),
+          { op: '<=', limit: 4, text: '≤ 4 MiB' },
+        ),
+        single('transfer.50MiB.rss.rxpeer', '9', 'RSS growth during 50 MiB, client.channel', 'MiB', median(t.rxpeer50.map((v) => v.memory.rssMiB))),
+        single('transfer.50MiB.rss.bare', '9', 'RSS growth during 50 MiB, bare', 'MiB', median(t.bare50.map((v) => v.memory.rssMiB))),
+      );
+    } finally {
+      await server.close();
+    }
+  });
 
   await section('size', '§8 client size', async () => {
     const z = clientSize(root);
