@@ -140,6 +140,26 @@ function buildSignaling({ jsOnly }) {
   copyDeclarations(files, dist);
 }
 
+/**
+ * Compiles the shipped declarations on their own, library checks on: a declaration
+ * that lost an import (`@internal` on a file's first comment strips the import it
+ * sits on) or names something unexported fails here rather than in a user's project.
+ */
+function checkDeclarations(which) {
+  const entries = [];
+  for (const dir of ['esm', 'cjs']) {
+    if (which !== 'signaling') entries.push(`dist/${dir}/index.d.ts`, `dist/${dir}/bridge/index.d.ts`);
+    if (which !== 'client') entries.push(`packages/rxpeer-signaling/dist/${dir}/server/index.d.ts`);
+  }
+  const tsc = require.resolve('typescript/bin/tsc');
+  execFileSync(
+    process.execPath,
+    [tsc, '--noEmit', '--skipLibCheck', 'false', '--strict', '--target', 'es2022', '--lib', 'es2022,dom',
+      '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', ...entries],
+    { cwd: root, stdio: 'inherit' },
+  );
+}
+
 function main(argv) {
   const which = argv.find((a) => !a.startsWith('--')) ?? 'all';
   const jsOnly = argv.includes('--js-only');
@@ -156,6 +176,7 @@ function main(argv) {
   try {
     if (which !== 'signaling') step('rxpeer (dist/)', () => buildClient({ jsOnly }));
     if (which !== 'client') step('rxpeer-signaling (packages/rxpeer-signaling/dist/)', () => buildSignaling({ jsOnly }));
+    if (!jsOnly) step('a check of the declarations', () => checkDeclarations(which));
   } finally {
     if (declarations) fs.rmSync(declarations, { recursive: true, force: true });
   }
