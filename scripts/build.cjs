@@ -152,12 +152,24 @@ function checkDeclarations(which) {
     if (which !== 'client') entries.push(`packages/rxpeer-signaling/dist/${dir}/server/index.d.ts`);
   }
   const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(
-    process.execPath,
-    [tsc, '--noEmit', '--skipLibCheck', 'false', '--strict', '--target', 'es2022', '--lib', 'es2022,dom',
-      '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', ...entries],
-    { cwd: root, stdio: 'inherit' },
-  );
+  const hint = () =>
+    process.stderr.write(
+      'rxpeer: the shipped declarations do not compile on their own (above). "Cannot find name" in a .d.ts\n' +
+        '  usually means an import was stripped: `@internal` in a file\'s header comment (the JSDoc right\n' +
+        '  above its first import) removes that import from the declarations; put `@internal` on the\n' +
+        '  declarations instead.\n',
+    );
+  try {
+    execFileSync(
+      process.execPath,
+      [tsc, '--noEmit', '--skipLibCheck', 'false', '--strict', '--target', 'es2022', '--lib', 'es2022,dom',
+        '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', ...entries],
+      { cwd: root, stdio: 'inherit' },
+    );
+  } catch (error) {
+    hint();
+    throw error;
+  }
 }
 
 function main(argv) {
