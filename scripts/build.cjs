@@ -81,7 +81,16 @@ function declare() {
   const tsc = require.resolve('typescript/bin/tsc');
   execFileSync(
     process.execPath,
-    [tsc, '-p', 'tsconfig.build.json', '--emitDeclarationOnly', '--sourceMap', 'false', '--outDir', declarations],
+    [
+      tsc,
+      '-p',
+      'tsconfig.build.json',
+      '--emitDeclarationOnly',
+      '--sourceMap',
+      'false',
+      '--outDir',
+      declarations,
+    ],
     { cwd: root, stdio: 'inherit' },
   );
   return declarations;
@@ -128,7 +137,10 @@ function buildClient({ jsOnly }) {
   // Browser bundles (dist/browser): scripts/bundle-browser.cjs builds them when loaded.
   require('./bundle-browser.cjs');
   // The .esm.js bundles are ES modules; the .iife.js ones are plain <script>s.
-  fs.writeFileSync(path.join(dist, 'browser', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  fs.writeFileSync(
+    path.join(dist, 'browser', 'package.json'),
+    `${JSON.stringify({ type: 'module' })}\n`,
+  );
 }
 
 function buildSignaling({ jsOnly }) {
@@ -148,22 +160,39 @@ function buildSignaling({ jsOnly }) {
 function checkDeclarations(which) {
   const entries = [];
   for (const dir of ['esm', 'cjs']) {
-    if (which !== 'signaling') entries.push(`dist/${dir}/index.d.ts`, `dist/${dir}/bridge/index.d.ts`);
+    if (which !== 'signaling')
+      entries.push(`dist/${dir}/index.d.ts`, `dist/${dir}/bridge/index.d.ts`);
     if (which !== 'client') entries.push(`packages/rxpeer-signaling/dist/${dir}/server/index.d.ts`);
   }
   const tsc = require.resolve('typescript/bin/tsc');
   const hint = () =>
     process.stderr.write(
       'rxpeer: the shipped declarations do not compile on their own (above). "Cannot find name" in a .d.ts\n' +
-        '  usually means an import was stripped: `@internal` in a file\'s header comment (the JSDoc right\n' +
+        "  usually means an import was stripped: `@internal` in a file's header comment (the JSDoc right\n" +
         '  above its first import) removes that import from the declarations; put `@internal` on the\n' +
         '  declarations instead.\n',
     );
   try {
     execFileSync(
       process.execPath,
-      [tsc, '--noEmit', '--skipLibCheck', 'false', '--strict', '--target', 'es2022', '--lib', 'es2022,dom',
-        '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', ...entries],
+      [
+        tsc,
+        '--noEmit',
+        '--skipLibCheck',
+        'false',
+        '--strict',
+        '--target',
+        'es2022',
+        '--lib',
+        'es2022,dom',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--types',
+        'node',
+        ...entries,
+      ],
       { cwd: root, stdio: 'inherit' },
     );
   } catch (error) {
@@ -177,17 +206,23 @@ function main(argv) {
   const jsOnly = argv.includes('--js-only');
   const quiet = argv.includes('--quiet');
   if (!['all', 'client', 'signaling'].includes(which)) {
-    process.stderr.write('usage: node scripts/build.cjs [client|signaling|all] [--js-only] [--quiet]\n');
+    process.stderr.write(
+      'usage: node scripts/build.cjs [client|signaling|all] [--js-only] [--quiet]\n',
+    );
     return 2;
   }
   const step = (name, fn) => {
     const started = Date.now();
     fn();
-    if (!quiet) process.stdout.write(`rxpeer: built ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    if (!quiet)
+      process.stdout.write(
+        `rxpeer: built ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
   };
   try {
     if (which !== 'signaling') step('rxpeer (dist/)', () => buildClient({ jsOnly }));
-    if (which !== 'client') step('rxpeer-signaling (packages/rxpeer-signaling/dist/)', () => buildSignaling({ jsOnly }));
+    if (which !== 'client')
+      step('rxpeer-signaling (packages/rxpeer-signaling/dist/)', () => buildSignaling({ jsOnly }));
     if (!jsOnly) step('a check of the declarations', () => checkDeclarations(which));
   } finally {
     if (declarations) fs.rmSync(declarations, { recursive: true, force: true });
@@ -200,7 +235,8 @@ if (require.main === module) {
     process.exitCode = main(process.argv.slice(2));
   } catch (error) {
     // tsc and esbuild have printed their errors.
-    if (error && error.status === undefined) process.stderr.write(`rxpeer: build failed: ${error.message}\n`);
+    if (error && error.status === undefined)
+      process.stderr.write(`rxpeer: build failed: ${error.message}\n`);
     process.exitCode = 1;
   }
 }

@@ -33,14 +33,22 @@ const fail = (text) => {
 };
 
 function sh(command, argv, cwd, { quiet = true, env = process.env } = {}) {
-  const result = spawnSync(command, argv, { cwd, env, encoding: 'utf8', stdio: quiet ? 'pipe' : 'inherit' });
+  const result = spawnSync(command, argv, {
+    cwd,
+    env,
+    encoding: 'utf8',
+    stdio: quiet ? 'pipe' : 'inherit',
+  });
   if (result.status !== 0) {
     const output = quiet ? `\n${result.stdout ?? ''}${result.stderr ?? ''}` : '';
-    throw new Error(`${command} ${argv.join(' ')} (in ${cwd}) exited ${result.status ?? result.signal}${output}`);
+    throw new Error(
+      `${command} ${argv.join(' ')} (in ${cwd}) exited ${result.status ?? result.signal}${output}`,
+    );
   }
   return result.stdout ?? '';
 }
-const npm = (argv, cwd, options) => sh('npm', [...argv, '--no-audit', '--no-fund', '--loglevel=error'], cwd, options);
+const npm = (argv, cwd, options) =>
+  sh('npm', [...argv, '--no-audit', '--no-fund', '--loglevel=error'], cwd, options);
 
 /** The README's ```json tsconfig block and its two quick-start blocks. */
 function readme() {
@@ -53,9 +61,15 @@ function readme() {
   const tsconfig = blocks.find((b) => b.lang === 'json' && b.info.includes('tsconfig'));
   const quickstart = blocks.filter((b) => b.lang === 'ts' && b.info.includes('group=quickstart'));
   if (tsconfig === undefined || quickstart.length !== 2) {
-    throw new Error('README.md needs a ```json tsconfig block and two ```ts group=quickstart blocks');
+    throw new Error(
+      'README.md needs a ```json tsconfig block and two ```ts group=quickstart blocks',
+    );
   }
-  return { tsconfig: JSON.parse(tsconfig.code), host: quickstart[0].code, guest: quickstart[1].code };
+  return {
+    tsconfig: JSON.parse(tsconfig.code),
+    host: quickstart[0].code,
+    guest: quickstart[1].code,
+  };
 }
 
 /** CommonJS has no top-level await: the imports stay, the rest goes into an async main. */
@@ -65,7 +79,9 @@ function asCommonJs(code) {
   const body = lines.filter((l) => !l.startsWith('import '));
   return `${imports.join('\n')}\n\nasync function main(): Promise<void> {\n${body
     .map((l) => (l === '' ? l : `  ${l}`))
-    .join('\n')}\n}\n\nmain().catch((error: unknown) => {\n  console.error(error);\n  process.exitCode = 1;\n});\n`;
+    .join(
+      '\n',
+    )}\n}\n\nmain().catch((error: unknown) => {\n  console.error(error);\n  process.exitCode = 1;\n});\n`;
 }
 
 function checkTarball(tgz, expected) {
@@ -86,7 +102,9 @@ function checkTarball(tgz, expected) {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  say(`${path.basename(tgz)}: ${listing.length} files, ${(fs.statSync(tgz).size / 1024).toFixed(0)} KiB packed`);
+  say(
+    `${path.basename(tgz)}: ${listing.length} files, ${(fs.statSync(tgz).size / 1024).toFixed(0)} KiB packed`,
+  );
 }
 
 const versionOf = (name) => `${name}@${rootPkg.devDependencies[name]}`;
@@ -98,9 +116,13 @@ function makeConsumer(dir, { type, compilerOptions, tarballs, extra, files }) {
     `${JSON.stringify({ name: path.basename(dir), version: '1.0.0', private: true, type }, null, 2)}\n`,
   );
   if (compilerOptions !== undefined) {
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), `${JSON.stringify({ compilerOptions, include: ['*.ts'] }, null, 2)}\n`);
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      `${JSON.stringify({ compilerOptions, include: ['*.ts'] }, null, 2)}\n`,
+    );
   }
-  for (const [name, text] of Object.entries(files ?? {})) fs.writeFileSync(path.join(dir, name), text);
+  for (const [name, text] of Object.entries(files ?? {}))
+    fs.writeFileSync(path.join(dir, name), text);
   npm(['install', ...tarballs, ...extra], dir);
 }
 
@@ -118,7 +140,9 @@ function startUntil(command, argv, cwd, pattern, output, name) {
     child.once('exit', (code) => reject(new Error(`${name} exited ${code} before it was ready`)));
   });
   child.stderr.on('data', (d) => output.push(`[${name}] ${String(d)}`));
-  const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exit = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   return { child, ready, exit };
 }
 
@@ -149,7 +173,14 @@ async function runQuickStart(dir) {
     for (const p of started) p.child.kill('SIGKILL');
   }, 60_000);
   try {
-    const server = startUntil('npx', ['--no-install', 'rxpeer-signaling'], dir, /listening on/, output, 'server');
+    const server = startUntil(
+      'npx',
+      ['--no-install', 'rxpeer-signaling'],
+      dir,
+      /listening on/,
+      output,
+      'server',
+    );
     started.push(server);
     await server.ready;
     const host = startUntil(process.execPath, ['host.js'], dir, /\n/, output, 'host');
@@ -161,7 +192,8 @@ async function runQuickStart(dir) {
     process.kill(-server.child.pid, 'SIGTERM');
     await server.exit;
     await portClosed(3010);
-    if (codes.some((c) => c !== 0)) throw new Error(`exit codes: host ${codes[0]}, guest ${codes[1]}`);
+    if (codes.some((c) => c !== 0))
+      throw new Error(`exit codes: host ${codes[0]}, guest ${codes[1]}`);
   } catch (error) {
     for (const p of started) {
       try {
@@ -203,7 +235,9 @@ async function main() {
   try {
     // 1. Build and pack.
     say('building both packages');
-    sh(process.execPath, [path.join(root, 'scripts', 'build.cjs'), '--quiet'], root, { quiet: false });
+    sh(process.execPath, [path.join(root, 'scripts', 'build.cjs'), '--quiet'], root, {
+      quiet: false,
+    });
     const packs = path.join(work, 'packs');
     fs.mkdirSync(packs);
     npm(['pack', '--ignore-scripts', '--pack-destination', packs], root);
@@ -211,18 +245,35 @@ async function main() {
     const client = path.join(packs, `rxpeer-${rootPkg.version}.tgz`);
     const server = path.join(packs, `rxpeer-signaling-${rootPkg.version}.tgz`);
     checkTarball(client, [
-      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bridge/package.json',
-      'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts',
-      'dist/esm/bridge/index.js', 'dist/cjs/bridge/index.d.ts',
-      'dist/browser/rxpeer.iife.js', 'dist/browser/rxpeer.esm.js', 'dist/browser/rxpeer-bridge.iife.js',
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'bridge/package.json',
+      'dist/esm/index.js',
+      'dist/esm/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/esm/bridge/index.js',
+      'dist/cjs/bridge/index.d.ts',
+      'dist/browser/rxpeer.iife.js',
+      'dist/browser/rxpeer.esm.js',
+      'dist/browser/rxpeer-bridge.iife.js',
     ]);
     checkTarball(server, [
-      'package.json', 'README.md', 'LICENSE', 'bin/rxpeer-signaling.cjs',
-      'dist/cjs/server/cli.js', 'dist/cjs/server/index.js', 'dist/cjs/server/index.d.ts',
-      'dist/esm/server/index.js', 'dist/esm/server/index.d.ts',
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/rxpeer-signaling.cjs',
+      'dist/cjs/server/cli.js',
+      'dist/cjs/server/index.js',
+      'dist/cjs/server/index.d.ts',
+      'dist/esm/server/index.js',
+      'dist/esm/server/index.d.ts',
     ]);
     for (const tgz of [client, server]) {
-      if (sh('tar', ['tzf', tgz], root).includes('package/src/')) fail(`${path.basename(tgz)} ships src/`);
+      if (sh('tar', ['tzf', tgz], root).includes('package/src/'))
+        fail(`${path.basename(tgz)} ships src/`);
     }
 
     // 2. arethetypeswrong and publint.
@@ -246,7 +297,8 @@ async function main() {
     for (const { name, type, resolution } of CONSUMERS) {
       const dir = path.join(work, name);
       const compilerOptions = { ...tsconfig.compilerOptions };
-      if (resolution === 'bundler') Object.assign(compilerOptions, { module: 'preserve', moduleResolution: 'bundler' });
+      if (resolution === 'bundler')
+        Object.assign(compilerOptions, { module: 'preserve', moduleResolution: 'bundler' });
       const wrap = type === 'commonjs' ? asCommonJs : (code) => code;
       try {
         makeConsumer(dir, {
@@ -256,8 +308,14 @@ async function main() {
           extra,
           files: { 'host.ts': wrap(host), 'guest.ts': wrap(guest) },
         });
-        sh(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], dir);
-        say(`${name}: installed both tarballs; the quick start compiles (${type}, moduleResolution ${resolution})`);
+        sh(
+          process.execPath,
+          [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'],
+          dir,
+        );
+        say(
+          `${name}: installed both tarballs; the quick start compiles (${type}, moduleResolution ${resolution})`,
+        );
       } catch (error) {
         fail(`${name}: ${error.message}`);
       }
@@ -267,13 +325,42 @@ async function main() {
     try {
       makeConsumer(browser, { type: 'module', tarballs: [client], extra: [versionOf('rxjs')] });
       const tree = npm(['ls', '--all', '--omit=dev', '--parseable'], browser);
-      const names = new Set(tree.split('\n').filter(Boolean).map((p) => path.relative(path.join(browser, 'node_modules'), p)).map((p) => p.split(`node_modules${path.sep}`).pop()));
-      const forbidden = ['socket.io', 'engine.io', 'redis', '@redis/client', 'pino', '@socket.io/redis-streams-adapter'].filter((n) => names.has(n));
+      const names = new Set(
+        tree
+          .split('\n')
+          .filter(Boolean)
+          .map((p) => path.relative(path.join(browser, 'node_modules'), p))
+          .map((p) => p.split(`node_modules${path.sep}`).pop()),
+      );
+      const forbidden = [
+        'socket.io',
+        'engine.io',
+        'redis',
+        '@redis/client',
+        'pino',
+        '@socket.io/redis-streams-adapter',
+      ].filter((n) => names.has(n));
       if (forbidden.length > 0) fail(`a project with rxpeer alone has ${forbidden.join(', ')}`);
       else say(`browser-app: rxpeer alone brings ${names.size - 1} packages, none of the server's`);
-      sh(process.execPath, ['--input-type=module', '-e', "const m = await import('rxpeer'); if (typeof m.PeerClient !== 'function') process.exit(1);"], browser);
-      sh(process.execPath, ['-e', "if (typeof require('rxpeer').PeerClient !== 'function') process.exit(1);"], browser);
-      sh(process.execPath, ['--input-type=module', '-e', "await import('rxpeer/browser/rxpeer.esm.js')"], browser);
+      sh(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('rxpeer'); if (typeof m.PeerClient !== 'function') process.exit(1);",
+        ],
+        browser,
+      );
+      sh(
+        process.execPath,
+        ['-e', "if (typeof require('rxpeer').PeerClient !== 'function') process.exit(1);"],
+        browser,
+      );
+      sh(
+        process.execPath,
+        ['--input-type=module', '-e', "await import('rxpeer/browser/rxpeer.esm.js')"],
+        browser,
+      );
     } catch (error) {
       fail(`browser-app: ${error.message}`);
     }
@@ -291,8 +378,23 @@ async function main() {
           // A folder is linked as it is: build it first, as its own `npm install` does.
           if (prepare) npm(['install'], clone);
           makeConsumer(dir, { type: 'module', tarballs: [spec], extra: [versionOf('rxjs')] });
-          sh(process.execPath, ['--input-type=module', '-e', "const m = await import('rxpeer'); if (typeof m.PeerClient !== 'function') process.exit(1);"], dir);
-          sh(process.execPath, ['-e', "if (typeof require('rxpeer/bridge').PeerAdapter !== 'function') process.exit(1);"], dir);
+          sh(
+            process.execPath,
+            [
+              '--input-type=module',
+              '-e',
+              "const m = await import('rxpeer'); if (typeof m.PeerClient !== 'function') process.exit(1);",
+            ],
+            dir,
+          );
+          sh(
+            process.execPath,
+            [
+              '-e',
+              "if (typeof require('rxpeer/bridge').PeerAdapter !== 'function') process.exit(1);",
+            ],
+            dir,
+          );
           say(`${name}: installed and imported (ESM and CommonJS)`);
         } catch (error) {
           fail(`${name}: ${error.message}`);
@@ -302,9 +404,13 @@ async function main() {
 
     // 5. The quick start, on loopback only.
     say('running the quick start in each consumer project (network namespace with only loopback)');
-    const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'netns.cjs'), process.execPath, __filename, '--run', work], {
-      stdio: 'inherit',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(root, 'scripts', 'netns.cjs'), process.execPath, __filename, '--run', work],
+      {
+        stdio: 'inherit',
+      },
+    );
     if (run.status !== 0) failures.push('quick start runs (see above)');
   } finally {
     if (args.includes('--keep')) say(`kept ${work}`);

@@ -14,6 +14,11 @@ const marker = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
 if (stale) {
-  process.stdout.write('rxpeer: installing npm packages (npm ci, about a minute on a fresh clone)…\n');
-  execSync('npm ci --no-audit --no-fund --ignore-scripts --loglevel=error', { cwd: root, stdio: 'inherit' });
+  process.stdout.write(
+    'rxpeer: installing npm packages (npm ci, about a minute on a fresh clone)…\n',
+  );
+  execSync('npm ci --no-audit --no-fund --ignore-scripts --loglevel=error', {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }

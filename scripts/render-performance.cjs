@@ -27,7 +27,10 @@ function fmt(value, unit) {
     else if (abs >= 100) digits = 1;
     else if (abs >= 10 && unit !== 'KiB') digits = 1;
   }
-  const text = value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const text = value.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
   return unit === '×' ? `${text}×` : unit === '' ? text : `${text} ${unit}`;
 }
 
@@ -40,7 +43,10 @@ function table(rows) {
   ];
   for (const r of rows) {
     const figure = r.note ? `${r.metric} (${r.note})` : r.metric;
-    const p95 = r.p99 !== undefined ? `${fmt(r.p95, r.unit)} (p99 ${fmt(r.p99, r.unit)})` : fmt(r.p95, r.unit);
+    const p95 =
+      r.p99 !== undefined
+        ? `${fmt(r.p95, r.unit)} (p99 ${fmt(r.p99, r.unit)})`
+        : fmt(r.p95, r.unit);
     lines.push(
       `| ${[
         r.section,
@@ -124,7 +130,9 @@ if (require.main === module) {
     }
     const changed = srcChangedSince(JSON.parse(fs.readFileSync(resultsFile, 'utf8')).meta.commit);
     if (changed !== '') {
-      process.stdout.write('note: src/ changed since the benchmarked commit (or it is not in this clone)\n');
+      process.stdout.write(
+        'note: src/ changed since the benchmarked commit (or it is not in this clone)\n',
+      );
     }
   } else {
     fs.writeFileSync(outFile, text);

@@ -21,7 +21,9 @@ say('building the demo page (demo/dist)…');
 require('./build-demo.cjs').buildDemo({ outDir: join(root, 'demo', 'dist'), quiet: true });
 say(`ready after ${elapsed()}; starting the signaling server`);
 
-const { main } = require(join(root, 'packages', 'rxpeer-signaling', 'dist', 'cjs', 'server', 'cli.js'));
+const { main } = require(
+  join(root, 'packages', 'rxpeer-signaling', 'dist', 'cjs', 'server', 'cli.js'),
+);
 const stdout = {
   write(text) {
     process.stdout.write(text);

@@ -66,10 +66,17 @@ function parseBlocks(doc: string): Block[] {
   for (let i = 0; i < lines.length; i++) {
     const open = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)\s*(.*)$/.exec(lines[i]!);
     if (open === null) continue;
-    const [, indent, fence, lang, info] = open as unknown as [string, string, string, string, string];
+    const [, indent, fence, lang, info] = open as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const body: string[] = [];
     let j = i + 1;
-    while (j < lines.length && !lines[j]!.trimStart().startsWith(fence)) body.push(lines[j++]!.slice(indent.length));
+    while (j < lines.length && !lines[j]!.trimStart().startsWith(fence))
+      body.push(lines[j++]!.slice(indent.length));
     const flags = new Set<string>();
     const attrs = new Map<string, string>();
     for (const word of info.split(/\s+/).filter(Boolean)) {
@@ -101,15 +108,19 @@ const where = (b: Block): string => `${b.doc}:${b.line}`;
 /** The compiler options a Node project needs, as the README states them (```json tsconfig). */
 function statedCompilerOptions(): ts.CompilerOptions {
   const readme = parseBlocks('README.md').find((b) => b.lang === 'json' && b.flags.has('tsconfig'));
-  if (readme === undefined) throw new Error('README.md states no tsconfig (a ```json tsconfig block)');
+  if (readme === undefined)
+    throw new Error('README.md states no tsconfig (a ```json tsconfig block)');
   const parsed = ts.parseConfigFileTextToJson('tsconfig.json', readme.code);
-  if (parsed.error !== undefined) throw new Error(ts.flattenDiagnosticMessageText(parsed.error.messageText, '\n'));
+  if (parsed.error !== undefined)
+    throw new Error(ts.flattenDiagnosticMessageText(parsed.error.messageText, '\n'));
   const converted = ts.convertCompilerOptionsFromJson(
     (parsed.config as { compilerOptions: unknown }).compilerOptions,
     ROOT,
   );
   if (converted.errors.length > 0) {
-    throw new Error(converted.errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n'));
+    throw new Error(
+      converted.errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n'),
+    );
   }
   return converted.options;
 }
@@ -118,7 +129,8 @@ const blocks = docFiles().flatMap(parseBlocks);
 const tsBlocks = blocks.filter((b) => b.lang === 'ts' || b.lang === 'typescript');
 const checked = tsBlocks.filter((b) => !b.flags.has('fragment'));
 const runnable = checked.filter((b) => !b.flags.has('compile'));
-const scratchOf = (b: Block): string => path.join(WORK, `${b.doc.replace(/[/.]/g, '_')}-L${b.line}.ts`);
+const scratchOf = (b: Block): string =>
+  path.join(WORK, `${b.doc.replace(/[/.]/g, '_')}-L${b.line}.ts`);
 /** A block that mirrors a whole file is checked and run as that file, where its relative imports work. */
 const mirrorsFile = (b: Block): boolean => {
   const file = b.attrs.get('file');
@@ -222,7 +234,9 @@ async function bundle(entry: string, outfile: string): Promise<void> {
     target: ['node20'],
     plugins: [resolveToSrc],
     // src/server loads optional packages with require() where it exists.
-    banner: { js: "import { createRequire as __rxpeerCreateRequire } from 'node:module'; const require = __rxpeerCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __rxpeerCreateRequire } from 'node:module'; const require = __rxpeerCreateRequire(import.meta.url);",
+    },
     logLevel: 'silent',
   });
 }
@@ -233,10 +247,16 @@ function run(job: object): Promise<{ code: number | null; output: string }> {
   // Inside the suite's namespace (npm test), each run gets a fresh one of its own.
   const [command, argv] =
     process.env.RXPEER_NETNS === '1'
-      ? ['unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'docs', process.execPath, ...args]]
+      ? [
+          'unshare',
+          ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'docs', process.execPath, ...args],
+        ]
       : [process.execPath, args];
   return new Promise((resolve) => {
-    const child = spawn(command, argv as string[], { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv as string[], {
+      cwd: WORK,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -254,7 +274,10 @@ beforeAll(async () => {
     if (mirrorsFile(b)) continue;
     // A block mirroring a file that is missing still runs as written (the verbatim test fails).
     const mirrored = b.attrs.get('file');
-    const code = mirrored !== undefined && fs.existsSync(path.join(ROOT, mirrored.split('#')[0]!)) ? included(mirrored) : b.code;
+    const code =
+      mirrored !== undefined && fs.existsSync(path.join(ROOT, mirrored.split('#')[0]!))
+        ? included(mirrored)
+        : b.code;
     fs.writeFileSync(file, `${code}\n`);
   }
   await bundle(path.join(ROOT, 'src', 'server', 'index.ts'), path.join(WORK, 'server.mjs'));
@@ -268,9 +291,15 @@ describe('docs', () => {
   it('has code blocks to check, each fence with known words only', () => {
     expect(tsBlocks.length).toBeGreaterThan(0);
     const unknown = tsBlocks.flatMap((b) => [
-      ...[...b.flags].filter((f) => !KNOWN_FLAGS.has(f)).map((f) => `${where(b)}: unknown flag "${f}"`),
-      ...[...b.attrs.keys()].filter((k) => !KNOWN_KEYS.has(k)).map((k) => `${where(b)}: unknown attribute "${k}"`),
-      ...(b.attrs.has('timeout') && !/^\d+$/.test(b.attrs.get('timeout')!) ? [`${where(b)}: timeout is not a number`] : []),
+      ...[...b.flags]
+        .filter((f) => !KNOWN_FLAGS.has(f))
+        .map((f) => `${where(b)}: unknown flag "${f}"`),
+      ...[...b.attrs.keys()]
+        .filter((k) => !KNOWN_KEYS.has(k))
+        .map((k) => `${where(b)}: unknown attribute "${k}"`),
+      ...(b.attrs.has('timeout') && !/^\d+$/.test(b.attrs.get('timeout')!)
+        ? [`${where(b)}: timeout is not a number`]
+        : []),
     ]);
     expect(unknown).toEqual([]);
   });
@@ -280,8 +309,11 @@ describe('docs', () => {
       .filter((b) => b.attrs.has('file'))
       .map((b) => {
         const file = b.attrs.get('file')!;
-        if (!fs.existsSync(path.join(ROOT, file.split('#')[0]!))) return `${where(b)}: ${file} does not exist`;
-        return trimBlank(included(file)) === trimBlank(b.code) ? '' : `${where(b)} differs from ${file} (paste the file again)`;
+        if (!fs.existsSync(path.join(ROOT, file.split('#')[0]!)))
+          return `${where(b)}: ${file} does not exist`;
+        return trimBlank(included(file)) === trimBlank(b.code)
+          ? ''
+          : `${where(b)} differs from ${file} (paste the file again)`;
       })
       .filter((problem) => problem !== '');
     expect(differ).toEqual([]);
@@ -293,13 +325,20 @@ describe('docs', () => {
       noEmit: true,
       types: ['node'],
       typeRoots: [path.join(ROOT, 'node_modules', '@types')],
-      paths: Object.fromEntries(Object.entries(ALIASES).map(([name, file]) => [name, [path.join(ROOT, file)]])),
+      paths: Object.fromEntries(
+        Object.entries(ALIASES).map(([name, file]) => [name, [path.join(ROOT, file)]]),
+      ),
     };
     const program = ts.createProgram([...fileOf.values()], options);
     const blockOf = new Map([...fileOf].map(([b, file]) => [path.resolve(file), b]));
     const errors = ts
       .getPreEmitDiagnostics(program)
-      .filter((d) => d.file === undefined || blockOf.has(path.resolve(d.file.fileName)) || !d.file.fileName.includes('node_modules'))
+      .filter(
+        (d) =>
+          d.file === undefined ||
+          blockOf.has(path.resolve(d.file.fileName)) ||
+          !d.file.fileName.includes('node_modules'),
+      )
       .map((d) => {
         const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
         if (d.file === undefined || d.start === undefined) return text;
@@ -318,11 +357,16 @@ describe('docs', () => {
 
   it('links only to files that exist', () => {
     const broken = docFiles().flatMap((doc) => {
-      const text = fs.readFileSync(path.join(ROOT, doc), 'utf8').replace(/^(```|~~~)[\s\S]*?^\1/gm, '');
+      const text = fs
+        .readFileSync(path.join(ROOT, doc), 'utf8')
+        .replace(/^(```|~~~)[\s\S]*?^\1/gm, '');
       return [...text.matchAll(/\]\(([^)\s]+)\)/g)]
         .map((m) => m[1]!)
         .filter((target) => !/^[a-z]+:/i.test(target) && !target.startsWith('#'))
-        .filter((target) => !fs.existsSync(path.join(ROOT, path.dirname(doc), decodeURI(target.split('#')[0]!))))
+        .filter(
+          (target) =>
+            !fs.existsSync(path.join(ROOT, path.dirname(doc), decodeURI(target.split('#')[0]!))),
+        )
         .map((target) => `${doc}: ${target}`);
     });
     expect(broken).toEqual([]);
@@ -330,30 +374,37 @@ describe('docs', () => {
 
   it('has docs/performance.md rendered from bench/results/latest.json', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { render } = require(path.join(ROOT, 'scripts', 'render-performance.cjs')) as { render(): string };
+    const { render } = require(path.join(ROOT, 'scripts', 'render-performance.cjs')) as {
+      render(): string;
+    };
     expect(fs.readFileSync(path.join(ROOT, 'docs', 'performance.md'), 'utf8')).toBe(render());
   });
 
   const planned = runs();
-  if (planned.length > 0) it.each(planned.map((members) => [members.map(where).join(' + '), members] as const))(
-    'runs %s to its end',
-    async (_name, members) => {
-      const blocksToRun = [];
-      for (const b of members) {
-        const out = scratchOf(b).replace(/\.ts$/, '.mjs');
-        await bundle(fileOf.get(b)!, out);
-        blocksToRun.push({ name: where(b), file: out });
-      }
-      const timeout = Math.max(...members.map((b) => Number(b.attrs.get('timeout') ?? DEFAULT_TIMEOUT)));
-      const result = await run({
-        server: members.some((b) => b.flags.has('no-server')) ? undefined : path.join(WORK, 'server.mjs'),
-        globals: path.join(WORK, 'globals.mjs'),
-        cwd: WORK,
-        timeout,
-        blocks: blocksToRun,
-      });
-      if (result.code !== 0) throw new Error(`exit ${String(result.code)}\n${result.output}`);
-    },
-    120_000,
-  );
+  if (planned.length > 0)
+    it.each(planned.map((members) => [members.map(where).join(' + '), members] as const))(
+      'runs %s to its end',
+      async (_name, members) => {
+        const blocksToRun = [];
+        for (const b of members) {
+          const out = scratchOf(b).replace(/\.ts$/, '.mjs');
+          await bundle(fileOf.get(b)!, out);
+          blocksToRun.push({ name: where(b), file: out });
+        }
+        const timeout = Math.max(
+          ...members.map((b) => Number(b.attrs.get('timeout') ?? DEFAULT_TIMEOUT)),
+        );
+        const result = await run({
+          server: members.some((b) => b.flags.has('no-server'))
+            ? undefined
+            : path.join(WORK, 'server.mjs'),
+          globals: path.join(WORK, 'globals.mjs'),
+          cwd: WORK,
+          timeout,
+          blocks: blocksToRun,
+        });
+        if (result.code !== 0) throw new Error(`exit ${String(result.code)}\n${result.output}`);
+      },
+      120_000,
+    );
 });
