@@ -37,6 +37,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { ackTimeout } from '../operators/ackTimeout.js';
 import { assertDuration } from '../operators/validate.js';
 import {
+  CLIENT_HANDSHAKE_AUTH,
   Status,
   parseCreateHostResponse,
   parseListHostsResponse,
@@ -94,6 +95,8 @@ function toSocketOptions(options: PeerSocketOptions = {}): Record<string, unknow
   return {
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
+    // Tells the server this client reads every status (docs/limits.md: Extreal clients get 409 instead).
+    auth: { caps: [...CLIENT_HANDSHAKE_AUTH.caps] },
     ...rest,
     ...(connectionTimeout === undefined ? {} : { timeout: connectionTimeout }),
     autoConnect: false,

@@ -14,6 +14,10 @@ export type MessageDropReason =
   | 'not-in-group'
   /** `join` to something that is not a host, or from a socket that hosts. */
   | 'join-refused'
+  /** `join` over the admission limit of its group or of the sender's address. */
+  | 'join-limited'
+  /** `join` into a group that already holds `maxGroupSize` sockets. */
+  | 'group-full'
   /** The state backend failed while routing the message. */
   | 'internal-error'
   /** The shared state (Redis) was unreachable, and the two sockets are not both on this node. */
@@ -26,6 +30,8 @@ export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'self',
   'not-in-group',
   'join-refused',
+  'join-limited',
+  'group-full',
   'internal-error',
   'unavailable',
 ];
@@ -40,8 +46,12 @@ export type RequestRejection =
   | 'wrong-role'
   /** 409: another socket hosts the name. */
   | 'name-taken'
-  /** 429: the socket's request bucket was empty. */
+  /** 429: the socket's `create host` bucket was empty (a strike). */
   | 'rate-limited'
+  /** 429: `list hosts` over the socket's list bucket or its address's byte budget (never a strike). */
+  | 'list-limited'
+  /** 403: the sender's address already holds `maxHostsPerAddress` hosts. */
+  | 'address-quota'
   /** 500: the state backend failed. */
   | 'internal-error'
   /** 503: the shared state (Redis) was unreachable. */
@@ -53,6 +63,8 @@ export const REQUEST_REJECTIONS: readonly RequestRejection[] = [
   'wrong-role',
   'name-taken',
   'rate-limited',
+  'list-limited',
+  'address-quota',
   'internal-error',
   'unavailable',
 ];
