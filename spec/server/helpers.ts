@@ -65,13 +65,18 @@ export class Harness {
     return new Harness(server);
   }
 
-  /** Connects a socket (WebSocket only, no reconnection) and records what it receives. */
+  /**
+   * Connects a socket (WebSocket only, no reconnection) and records what it
+   * receives. It announces the `status` capability as rxpeer clients do
+   * (exact statuses); pass `{ auth: {} }` for an Extreal-like socket.
+   */
   async connect(options: Record<string, unknown> = {}): Promise<ClientSocket> {
     const socket = ioClient(this.server.url, {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
       timeout: 5_000,
+      auth: { caps: ['status'] },
       ...options,
     });
     this.sockets.push(socket);
