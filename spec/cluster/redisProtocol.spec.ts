@@ -57,14 +57,24 @@ describe('protocol rules on two nodes sharing Redis', () => {
     const before = await calls(redis, 'hgetall');
     const t0 = Date.now();
     const answers = (
-      await Promise.all(sockets.map((s) => Promise.all(Array.from({ length: 8 }, () => emitAck<{ status: number; hosts: unknown[]; total?: number }>(s, 'list hosts')))))
+      await Promise.all(
+        sockets.map((s) =>
+          Promise.all(
+            Array.from({ length: 8 }, () =>
+              emitAck<{ status: number; hosts: unknown[]; total?: number }>(s, 'list hosts'),
+            ),
+          ),
+        ),
+      )
     ).flat();
     const took = Date.now() - t0;
     const reads = (await calls(redis, 'hgetall')) - before;
     expect(answers.every((x) => x.status === 200 && x.total === 3_000)).toBe(true);
     // One full read per node and refresh window, not one per request (800 before).
     expect(reads).toBeLessThanOrEqual(2 * (Math.ceil(took / 250) + 1));
-    process.stdout.write(`redis list: 800 answers at 3,000 hosts in ${took} ms, ${reads} HGETALL\n`);
+    process.stdout.write(
+      `redis list: 800 answers at 3,000 hosts in ${took} ms, ${reads} HGETALL\n`,
+    );
     // A honest create host is not slowed.
     const host = await b.connect();
     const t1 = Date.now();
@@ -104,16 +114,25 @@ describe('protocol rules on two nodes sharing Redis', () => {
     const onB1 = await b.connect();
     const onB2 = await b.connect();
     for (const m of [onA, onB1, onB2])
-      expect(await emitAck(m, 'message', { type: 'join', to: hostId })).toMatchObject({ status: 200 });
+      expect(await emitAck(m, 'message', { type: 'join', to: hostId })).toMatchObject({
+        status: 200,
+      });
     await a.leave(host);
     await waitFor(() => a.of(onA).leaves.includes(hostId) && b.of(onB1).leaves.includes(hostId));
-    expect(await emitAck(onB1, 'message', { type: 'offer', sdp: 'v=0', to: onA.id })).toMatchObject({ status: 200 });
+    expect(await emitAck(onB1, 'message', { type: 'offer', sdp: 'v=0', to: onA.id })).toMatchObject(
+      { status: 200 },
+    );
     const late = await b.connect();
-    expect(await emitAck(late, 'message', { type: 'join', to: hostId })).toMatchObject({ status: 403 });
+    expect(await emitAck(late, 'message', { type: 'join', to: hostId })).toMatchObject({
+      status: 403,
+    });
     const leaver = onB2.id as string;
     const t0 = Date.now();
     onB2.disconnect();
-    await waitFor(() => a.of(onA).leaves.includes(leaver) && b.of(onB1).leaves.includes(leaver), 1_000);
+    await waitFor(
+      () => a.of(onA).leaves.includes(leaver) && b.of(onB1).leaves.includes(leaver),
+      1_000,
+    );
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect(b.of(late).leaves).toEqual([]);
   });

@@ -43,17 +43,30 @@ describe('a mesh whose host left (Extreal-shaped peers, real engine)', () => {
     const [a, b, c] = members as [ExtrealPeer, ExtrealPeer, ExtrealPeer];
     const ids = { host: host.id, a: a.id, b: b.id, c: c.id };
     await until(
-      () => openTo(a, [ids.host, ids.b, ids.c]) && openTo(b, [ids.host, ids.a, ids.c]) && openTo(c, [ids.host, ids.a, ids.b]),
+      () =>
+        openTo(a, [ids.host, ids.b, ids.c]) &&
+        openTo(b, [ids.host, ids.a, ids.c]) &&
+        openTo(c, [ids.host, ids.a, ids.b]),
       15_000,
       'the full mesh',
     );
 
     // The host leaves (its bye may be lost; the server's notice is what counts).
     host.stop();
-    await until(() => members.every((m) => !m.pcs.has(ids.host)), 2_000, 'the members to drop the host');
+    await until(
+      () => members.every((m) => !m.pcs.has(ids.host)),
+      2_000,
+      'the members to drop the host',
+    );
     // The members are still a mesh.
     expect(a.broadcast('still here')).toBe(2);
-    await until(() => b.received.some((r) => r.text === 'still here') && c.received.some((r) => r.text === 'still here'), 5_000, 'P2P after the host left');
+    await until(
+      () =>
+        b.received.some((r) => r.text === 'still here') &&
+        c.received.some((r) => r.text === 'still here'),
+      5_000,
+      'P2P after the host left',
+    );
 
     // c's signaling drops without a bye; its peer connections stay open, so
     // only the server's `user disconnected` can tell a and b.
@@ -62,7 +75,9 @@ describe('a mesh whose host left (Extreal-shaped peers, real engine)', () => {
     await until(() => !a.pcs.has(ids.c) && !b.pcs.has(ids.c), 1_000, 'a and b to hear that c left');
     const heard = Date.now() - t0;
     expect(heard).toBeLessThan(1_000);
-    process.stdout.write(`extreal mesh: the others heard the member leave in ${heard} ms (host gone)\n`);
+    process.stdout.write(
+      `extreal mesh: the others heard the member leave in ${heard} ms (host gone)\n`,
+    );
     expect(a.events).toContain(`disconnecting ${ids.c}`);
     expect(b.events).toContain(`disconnecting ${ids.c}`);
 

@@ -38,6 +38,10 @@ export const ROOMY_LIMITS = {
   joinRatePerAddress: 1e9,
   joinBurstPerGroup: 1e9,
   joinRatePerGroup: 1e9,
+  messageBurstPerAddress: 1e9,
+  messageRatePerAddress: 1e9,
+  inboundBurstPerAddress: 1e9,
+  inboundRatePerAddress: 1e9,
 } as const;
 
 export interface Received {

@@ -58,17 +58,20 @@ describe('create host refusals seen by Extreal clients and by rxpeer clients', (
     ['a zero-width space inside', 'Ro\u200Bom'],
     ['only a Hangul filler (renders blank)', '\u3164'],
     ['a line separator inside', 'Ro\u2028om'],
-  ])('a name that is %s: Extreal gets 409 with the reason, rxpeer gets 400', async (_label, name) => {
-    const onExtreal = await extreal().startHost(name);
-    expect(onExtreal).toEqual({
-      status: 409,
-      message: expect.stringMatching(/^Host name /),
-      reason: 'bad-name',
-    });
-    expect(extrealStarted(onExtreal)).toBe(false);
-    const onRxpeer = await h.createHost(await rxpeer(), name);
-    expect(onRxpeer).toEqual({ status: 400, message: onExtreal.message, reason: 'bad-name' });
-  });
+  ])(
+    'a name that is %s: Extreal gets 409 with the reason, rxpeer gets 400',
+    async (_label, name) => {
+      const onExtreal = await extreal().startHost(name);
+      expect(onExtreal).toEqual({
+        status: 409,
+        message: expect.stringMatching(/^Host name /),
+        reason: 'bad-name',
+      });
+      expect(extrealStarted(onExtreal)).toBe(false);
+      const onRxpeer = await h.createHost(await rxpeer(), name);
+      expect(onRxpeer).toEqual({ status: 400, message: onExtreal.message, reason: 'bad-name' });
+    },
+  );
 
   it('one host per socket: the second name is 409 for Extreal, 400 for rxpeer', async () => {
     const peer = extreal();
@@ -78,15 +81,16 @@ describe('create host refusals seen by Extreal clients and by rxpeer clients', (
     expect(second.message).toContain('one host per socket');
     const socket = await rxpeer();
     expect((await h.createHost(socket, 'Mine')).status).toBe(200);
-    expect(await h.createHost(socket, 'Other')).toMatchObject({ status: 400, reason: 'wrong-role' });
+    expect(await h.createHost(socket, 'Other')).toMatchObject({
+      status: 400,
+      reason: 'wrong-role',
+    });
   });
 
   it('the request rate limit: 409 for Extreal, 429 for rxpeer', async () => {
     const peer = extreal();
     await peer.connected();
-    const answers = await Promise.all(
-      Array.from({ length: 4 }, () => peer.startHost('Mine')),
-    );
+    const answers = await Promise.all(Array.from({ length: 4 }, () => peer.startHost('Mine')));
     expect(answers.slice(0, 3).every(extrealStarted)).toBe(true);
     expect(answers[3]).toMatchObject({ status: 409, reason: 'rate-limited' });
     const socket = await rxpeer();
@@ -108,7 +112,8 @@ describe('create host refusals seen by Extreal clients and by rxpeer clients', (
   });
 
   it('the per-address host quota (forbidden): 409 for Extreal, 403 for rxpeer', async () => {
-    for (const name of ['A', 'B', 'C']) expect((await h.createHost(await rxpeer(), name)).status).toBe(200);
+    for (const name of ['A', 'B', 'C'])
+      expect((await h.createHost(await rxpeer(), name)).status).toBe(200);
     const onExtreal = await extreal().startHost('D');
     expect(onExtreal).toMatchObject({ status: 409, reason: 'address-quota' });
     expect(await h.createHost(await rxpeer(), 'D')).toMatchObject({

@@ -26,7 +26,11 @@ function honestHost(host: ClientSocket): { joins: () => number } {
     if (m.type !== 'join') return;
     host.emit('message', { type: 'offer', to: m.from, sdp: 'v=0 (fake)' });
     for (let i = 0; i < 5; i += 1)
-      host.emit('message', { type: 'candidate', to: m.from, candidate: { candidate: `candidate:${i} 1 udp 1 127.0.0.1 9 typ host`, sdpMid: '0' } });
+      host.emit('message', {
+        type: 'candidate',
+        to: m.from,
+        candidate: { candidate: `candidate:${i} 1 udp 1 127.0.0.1 9 typ host`, sdpMid: '0' },
+      });
     for (const member of members) host.emit('message', { type: 'call me', to: member, me: m.from });
     members.push(m.from);
   });
@@ -55,7 +59,12 @@ describe('joins: the honest host is never cut off', () => {
   };
 
   /** Waits until the server has handled everything the host sent in reply. */
-  const settle = async (host: ClientSocket, attackers: ClientSocket[], joins: () => number, expected: number): Promise<void> => {
+  const settle = async (
+    host: ClientSocket,
+    attackers: ClientSocket[],
+    joins: () => number,
+    expected: number,
+  ): Promise<void> => {
     await h.barrier(...attackers);
     await waitFor(() => joins() >= expected);
     await h.barrier(host);
@@ -67,7 +76,9 @@ describe('joins: the honest host is never cut off', () => {
     expect((await h.createHost(host, 'Honest')).status).toBe(200);
     const replies = honestHost(host);
     const attackers = await h.connectMany(80);
-    const acks = await Promise.all(attackers.map((a) => emitAck(a, 'message', { type: 'join', to: host.id })));
+    const acks = await Promise.all(
+      attackers.map((a) => emitAck(a, 'message', { type: 'join', to: host.id })),
+    );
     const admitted = acks.filter((a) => a.status === 200).length;
     expect(admitted).toBe(DEFAULT_LIMITS.joinBurstPerAddress);
     expect(acks.filter((a) => a.status === 429)).toHaveLength(80 - admitted);
@@ -79,10 +90,20 @@ describe('joins: the honest host is never cut off', () => {
     // An honest joiner from another address gets in once the group's bucket refills.
     now += 1_000;
     const honest = await h.connect({ auth: {}, localAddress: '127.0.0.2' });
-    expect(await emitAck(honest, 'message', { type: 'join', to: host.id })).toEqual({ status: 200, message: 'Relayed.' });
+    expect(await emitAck(honest, 'message', { type: 'join', to: host.id })).toEqual({
+      status: 200,
+      message: 'Relayed.',
+    });
     await settle(host, [honest], replies.joins, admitted + 1);
     await h.barrier(honest);
-    expect(h.of(honest).messages.map((m) => m.type)).toEqual(['offer', 'candidate', 'candidate', 'candidate', 'candidate', 'candidate']);
+    expect(h.of(honest).messages.map((m) => m.type)).toEqual([
+      'offer',
+      'candidate',
+      'candidate',
+      'candidate',
+      'candidate',
+      'candidate',
+    ]);
     expect(host.connected).toBe(true);
   });
 
@@ -122,10 +143,14 @@ describe('joins: the honest host is never cut off', () => {
     const joiners = await Promise.all(
       Array.from({ length: 6 }, (_, i) => h.connect({ localAddress: `127.0.1.${i + 1}` })),
     );
-    const first = await Promise.all(joiners.map((j) => emitAck(j, 'message', { type: 'join', to: host.id })));
+    const first = await Promise.all(
+      joiners.map((j) => emitAck(j, 'message', { type: 'join', to: host.id })),
+    );
     expect(first.map((a) => a.status)).toEqual([200, 200, 200, 200, 429, 429]);
     now += 1_000;
-    const later = await Promise.all(joiners.slice(4).map((j) => emitAck(j, 'message', { type: 'join', to: host.id })));
+    const later = await Promise.all(
+      joiners.slice(4).map((j) => emitAck(j, 'message', { type: 'join', to: host.id })),
+    );
     expect(later.map((a) => a.status)).toEqual([200, 200]);
   });
 });

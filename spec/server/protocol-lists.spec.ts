@@ -9,7 +9,13 @@
 import { DEFAULT_LIMITS, InMemorySignalingState } from '../../src/server/index.js';
 import { Harness, disconnected, emitAck, type ClientSocket } from './helpers.js';
 
-type ListAck = { status: number; hosts: { id: string; name: string }[]; total?: number; next?: number; message?: string };
+type ListAck = {
+  status: number;
+  hosts: { id: string; name: string }[];
+  total?: number;
+  next?: number;
+  message?: string;
+};
 
 /** The defaults for every list/host limit (the harness lifts them otherwise). */
 const LIST_DEFAULTS = {
@@ -78,7 +84,10 @@ describe('list hosts: a lobby is always answered, answers are bounded', () => {
     const ok = answers.filter((a) => a.status === 200).length;
     expect(ok).toBe(DEFAULT_LIMITS.listBurst);
     expect(answers.filter((a) => a.status === 429)).toHaveLength(2_000 - ok);
-    expect(answers.find((a) => a.status === 429)).toMatchObject({ hosts: [], reason: 'list-limited' });
+    expect(answers.find((a) => a.status === 429)).toMatchObject({
+      hosts: [],
+      reason: 'list-limited',
+    });
     // Not cut off: the bucket refills and the list comes back.
     expect(flooder.connected).toBe(true);
     expect(h.server.stats().cutOff).toBe(0);
@@ -98,11 +107,18 @@ describe('list hosts: a lobby is always answered, answers are bounded', () => {
   it('lists at most maxListedHosts hosts per answer; rxpeer pages the rest with { offset }', async () => {
     await start({ maxListedHosts: 5 });
     const hosts = await h.connectMany(12);
-    for (const [i, socket] of hosts.entries()) expect((await h.createHost(socket, `Room ${i}`)).status).toBe(200);
+    for (const [i, socket] of hosts.entries())
+      expect((await h.createHost(socket, `Room ${i}`)).status).toBe(200);
     const lobby = await extreal();
     const first = await list(lobby);
     expect(first).toMatchObject({ status: 200, total: 12, next: 5 });
-    expect(first.hosts.map((x) => x.name)).toEqual(['Room 0', 'Room 1', 'Room 2', 'Room 3', 'Room 4']);
+    expect(first.hosts.map((x) => x.name)).toEqual([
+      'Room 0',
+      'Room 1',
+      'Room 2',
+      'Room 3',
+      'Room 4',
+    ]);
     const second = await list(lobby, { offset: first.next });
     expect(second).toMatchObject({ status: 200, total: 12, next: 10 });
     const third = await list(lobby, { offset: second.next });
@@ -150,7 +166,8 @@ describe('list hosts: a lobby is always answered, answers are bounded', () => {
     await start();
     const max = DEFAULT_LIMITS.maxHostsPerAddress;
     const hosts = await h.connectMany(max + 1);
-    for (let i = 0; i < max; i += 1) expect((await h.createHost(hosts[i]!, `Squat ${i}`)).status).toBe(200);
+    for (let i = 0; i < max; i += 1)
+      expect((await h.createHost(hosts[i]!, `Squat ${i}`)).status).toBe(200);
     expect(await h.createHost(hosts[max]!, 'One too many')).toMatchObject({
       status: 403,
       reason: 'address-quota',

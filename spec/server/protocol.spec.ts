@@ -211,17 +211,18 @@ describe('signaling protocol (Extreal clients)', () => {
     const [a, b, c] = members as [typeof host, typeof host, typeof host];
     await h.leave(host);
     // Messages between the remaining members still relay.
-    expect(
-      await emitAck(a, 'message', { type: 'offer', sdp: 'v=0', to: b.id }),
-    ).toEqual({ status: 200, message: 'Relayed.' });
+    expect(await emitAck(a, 'message', { type: 'offer', sdp: 'v=0', to: b.id })).toEqual({
+      status: 200,
+      message: 'Relayed.',
+    });
     // Nobody new can join the group, not even by the old host's id.
     const late = await h.connect();
     expect(await emitAck(late, 'message', { type: 'join', to: hostId })).toMatchObject({
       status: 403,
     });
-    expect(await emitAck(late, 'message', { type: 'offer', sdp: 'v=0', to: a.id })).toMatchObject(
-      { status: 403 },
-    );
+    expect(await emitAck(late, 'message', { type: 'offer', sdp: 'v=0', to: a.id })).toMatchObject({
+      status: 403,
+    });
     // A member that leaves is announced to the others (and only to them).
     const cId = c.id as string;
     await h.leave(c);

@@ -46,7 +46,11 @@ describe('create host and list hosts', () => {
     ['a boolean', true, 'must be a string'],
   ])('answers 400 to a name that is %s', async (_label, name, why) => {
     const response = await h.createHost(socket, name);
-    expect(response).toEqual({ status: 400, message: expect.stringContaining(why), reason: 'bad-name' });
+    expect(response).toEqual({
+      status: 400,
+      message: expect.stringContaining(why),
+      reason: 'bad-name',
+    });
     expect(await h.listHosts(socket)).toEqual([]);
   });
 
@@ -77,7 +81,11 @@ describe('create host and list hosts', () => {
     ['65 emoji (code points, not UTF-16 units)', '😀'.repeat(65), 'longer than 64'],
   ])('answers 400 to a name that is %s', async (_label, name, why) => {
     const response = await h.createHost(socket, name);
-    expect(response).toEqual({ status: 400, message: expect.stringContaining(why), reason: 'bad-name' });
+    expect(response).toEqual({
+      status: 400,
+      message: expect.stringContaining(why),
+      reason: 'bad-name',
+    });
   });
 
   it('answers 400 to a 0.9 MB name, and a frame over maxHttpBufferSize closes only that socket', async () => {

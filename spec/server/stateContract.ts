@@ -100,7 +100,11 @@ export function describeSignalingState(name: string, create: () => Promise<Signa
         remaining: ['m2'],
       });
       // … and the last one takes the group with it.
-      expect(await state.removeSocket('m2')).toEqual({ kind: 'member', hostId: 'h1', remaining: [] });
+      expect(await state.removeSocket('m2')).toEqual({
+        kind: 'member',
+        hostId: 'h1',
+        remaining: [],
+      });
       expect(await state.groupOf('m2')).toBeUndefined();
       await state.removeSocket('h2');
       expect(await state.size()).toEqual({ hosts: 0, groups: 0, members: 0 });
@@ -116,7 +120,11 @@ export function describeSignalingState(name: string, create: () => Promise<Signa
         kind: 'joined',
         left: { hostId: 'a', remaining: ['m2'] },
       });
-      expect(await state.removeSocket('m2')).toEqual({ kind: 'member', hostId: 'a', remaining: [] });
+      expect(await state.removeSocket('m2')).toEqual({
+        kind: 'member',
+        hostId: 'a',
+        remaining: [],
+      });
       expect(await state.size()).toEqual({ hosts: 1, groups: 1, members: 1 });
     });
 
@@ -131,12 +139,18 @@ export function describeSignalingState(name: string, create: () => Promise<Signa
     });
 
     it('compares names by their key: a second name with a taken key is taken, and is listed as sent', async () => {
-      expect(await state.claimHost('h1', 'Room', 'room')).toEqual({ kind: 'claimed', name: 'Room' });
+      expect(await state.claimHost('h1', 'Room', 'room')).toEqual({
+        kind: 'claimed',
+        name: 'Room',
+      });
       expect(await state.claimHost('h2', 'ROOM', 'room')).toEqual({ kind: 'taken', name: 'ROOM' });
       expect(await state.listHosts()).toEqual([{ id: 'h1', name: 'Room' }]);
       expect(await state.lookupHost('room')).toBe('h1');
       await state.removeSocket('h1');
-      expect(await state.claimHost('h2', 'ROOM', 'room')).toEqual({ kind: 'claimed', name: 'ROOM' });
+      expect(await state.claimHost('h2', 'ROOM', 'room')).toEqual({
+        kind: 'claimed',
+        name: 'ROOM',
+      });
     });
 
     it('removes a member, returning the host and the other members', async () => {

@@ -82,6 +82,7 @@ export const DROPS: Readonly<
   'join-refused': { status: ServerStatus.Forbidden, level: 'debug', strike: false },
   'join-limited': { status: ServerStatus.TooManyRequests, level: 'debug', strike: false },
   'group-full': { status: ServerStatus.Forbidden, level: 'debug', strike: false },
+  'target-busy': { status: ServerStatus.TooManyRequests, level: 'debug', strike: false },
   'internal-error': { status: ServerStatus.InternalError, level: 'error', strike: false },
   unavailable: { status: ServerStatus.ServiceUnavailable, level: 'warn', strike: false },
 };
@@ -224,7 +225,10 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
             outcome = refusal('unavailable', UNAVAILABLE);
           } else {
             slog.error({ err: describe(error), event }, 'state backend failed');
-            outcome = refusal('internal-error', `The server could not serve "${event}"; try again.`);
+            outcome = refusal(
+              'internal-error',
+              `The server could not serve "${event}"; try again.`,
+            );
           }
         }
         answer(outcome);
@@ -255,19 +259,31 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
     switch (claim.kind) {
       case 'claimed':
         counters.hostsCreated += 1;
-        return { ok: true, response: { status: Status.Ok, message: `Host has been created. host: ${name}` } };
+        return {
+          ok: true,
+          response: { status: Status.Ok, message: `Host has been created. host: ${name}` },
+        };
       case 'already-yours':
         counters.hostsCreated += 1;
         return {
           ok: true,
-          response: { status: Status.Ok, message: `Host has already been created by this socket. host: ${name}` },
+          response: {
+            status: Status.Ok,
+            message: `Host has already been created by this socket. host: ${name}`,
+          },
         };
       case 'taken':
         return refusal('name-taken', `Host already exists. host: ${name}`);
       case 'hosting-other':
-        return refusal('wrong-role', `This socket already hosts "${claim.current}"; one host per socket.`);
+        return refusal(
+          'wrong-role',
+          `This socket already hosts "${claim.current}"; one host per socket.`,
+        );
       case 'member':
-        return refusal('wrong-role', 'This socket has joined a group; a socket either hosts or joins.');
+        return refusal(
+          'wrong-role',
+          'This socket has joined a group; a socket either hosts or joins.',
+        );
       default: {
         const unreachable: never = claim;
         throw new Error(`unknown claim result ${JSON.stringify(unreachable)}`);
@@ -295,8 +311,20 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
     };
   };
 
-  request<CreateHostResponse>('create host', creates, 'rate-limited', (status, message, reason) => ({ status, message, reason }), createHost);
-  request<ListHostsResponse>('list hosts', lists, 'list-limited', (status, message, reason) => ({ status, hosts: [], message, reason }), listHosts);
+  request<CreateHostResponse>(
+    'create host',
+    creates,
+    'rate-limited',
+    (status, message, reason) => ({ status, message, reason }),
+    createHost,
+  );
+  request<ListHostsResponse>(
+    'list hosts',
+    lists,
+    'list-limited',
+    (status, message, reason) => ({ status, hosts: [], message, reason }),
+    listHosts,
+  );
 
   const relay = (message: ClientMessage, ack: Ack<MessageAck> | undefined): void => {
     notifier.deliver(message.to, toRelayed(message, id));
@@ -352,11 +380,19 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
       return;
     }
     const [mine, theirs] = await Promise.all([state.groupOf(id), state.groupOf(message.to)]);
+    const fields = { type: message.type, to: message.to };
     if (mine === undefined || mine !== theirs) {
-      drop('not-in-group', 'The recipient is not in your group.', ack, {
-        type: message.type,
-        to: message.to,
-      });
+      drop('not-in-group', 'The recipient is not in your group.', ack, fields);
+      return;
+    }
+    // Many sockets of one address cannot bury one recipient (fuzz finding F2).
+    if (!quotas.inbound.take(`${message.to}\n${address}`)) {
+      drop(
+        'target-busy',
+        'The recipient gets too many messages from your address; slow down.',
+        ack,
+        fields,
+      );
       return;
     }
     relay(message, ack);
@@ -368,7 +404,7 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
         ? (lastFunction(args) as Ack<MessageAck> | undefined)
         : undefined;
     if (credit >= 1) credit -= 1;
-    else if (!messages.take()) {
+    else if (!messages.take() || !quotas.messagesByAddress.take(address)) {
       drop('rate-limited', 'Too many messages; slow down.', ack);
       return;
     }
@@ -425,7 +461,10 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
       } catch (error) {
         if (!(error instanceof StateUnavailableError)) throw error;
         // The backend removes it when it re-syncs, and reports the departure then.
-        slog.warn({ err: error.message }, 'disconnect: state backend unavailable; removal deferred');
+        slog.warn(
+          { err: error.message },
+          'disconnect: state backend unavailable; removal deferred',
+        );
         return;
       }
       if (departure.kind === 'host') quotas.joinsByGroup.delete(id);

@@ -55,6 +55,7 @@ const VISIBLE = /[\p{L}\p{N}\p{S}\p{P}]/u;
  * digits that look like each other. Written for this project from the
  * glyphs; deliberately small (see docs/host-names.md).
  */
+// prettier-ignore
 const CONFUSABLE: Readonly<Record<string, string>> = {
   // Cyrillic
   а: 'a', в: 'b', г: 'r', е: 'e', з: '3', к: 'k', м: 'm',

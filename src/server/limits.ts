@@ -65,6 +65,14 @@ export interface SignalingLimits {
   joinBurstPerAddress: number;
   /** Extra `message` tokens a host gets for each admitted join, on top of one per group member (its `call me`s). */
   joinReplyCredit: number;
+  /** Sustained `message` events per second from all sockets of one client address (survives reconnects). */
+  messageRatePerAddress: number;
+  /** `message` events one client address may send in a burst. */
+  messageBurstPerAddress: number;
+  /** Messages relayed per second into one socket from one client address (the rest is dropped, 429). */
+  inboundRatePerAddress: number;
+  /** Messages relayed into one socket from one client address in a burst. */
+  inboundBurstPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
@@ -97,6 +105,10 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   joinRatePerAddress: 2,
   joinBurstPerAddress: 32,
   joinReplyCredit: 64,
+  messageRatePerAddress: 1000,
+  messageBurstPerAddress: 4000,
+  inboundRatePerAddress: 200,
+  inboundBurstPerAddress: 1000,
 });
 
 /** Bounds each limit must lie in; `Infinity` is allowed where the upper bound is `Infinity`. */
@@ -132,6 +144,10 @@ export const LIMIT_BOUNDS: Readonly<
   joinRatePerAddress: [0.001, Infinity],
   joinBurstPerAddress: [1, Infinity],
   joinReplyCredit: [0, 100_000],
+  messageRatePerAddress: [0.001, Infinity],
+  messageBurstPerAddress: [1, Infinity],
+  inboundRatePerAddress: [0.001, Infinity],
+  inboundBurstPerAddress: [1, Infinity],
 });
 
 /** `--help` lines of the protocol limits (config.ts spreads them into its table). */
@@ -148,6 +164,10 @@ export const PROTOCOL_LIMIT_DESCRIPTIONS = {
   joinRatePerAddress: 'joins admitted per second per client address',
   joinBurstPerAddress: 'joins admitted in a burst per client address',
   joinReplyCredit: 'message tokens a host gets per admitted join, beyond one per member',
+  messageRatePerAddress: 'message events per second per client address',
+  messageBurstPerAddress: 'message burst per client address',
+  inboundRatePerAddress: 'messages relayed per second into one socket from one client address',
+  inboundBurstPerAddress: 'messages relayed into one socket from one client address in a burst',
 } as const satisfies Partial<Record<keyof SignalingLimits, string>>;
 
 /**

@@ -115,6 +115,9 @@ export class Quotas {
   readonly listBytes: KeyedBudgets;
   readonly joinsByAddress: KeyedBudgets;
   readonly joinsByGroup: KeyedBudgets;
+  readonly messagesByAddress: KeyedBudgets;
+  /** Keyed by recipient id and sender address. */
+  readonly inbound: KeyedBudgets;
   private readonly hostsByAddress = new Map<string, number>();
   private readonly peers = new Map<string, LocalPeer>();
 
@@ -133,6 +136,16 @@ export class Quotas {
       clock,
     );
     this.joinsByGroup = new KeyedBudgets(limits.joinBurstPerGroup, limits.joinRatePerGroup, clock);
+    this.messagesByAddress = new KeyedBudgets(
+      limits.messageBurstPerAddress,
+      limits.messageRatePerAddress,
+      clock,
+    );
+    this.inbound = new KeyedBudgets(
+      limits.inboundBurstPerAddress,
+      limits.inboundRatePerAddress,
+      clock,
+    );
   }
 
   /** Reserves a host slot for `address`; `false` when it holds `maxHostsPerAddress` already. */

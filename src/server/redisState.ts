@@ -346,7 +346,7 @@ export class RedisSignalingState implements SignalingState {
     const at = Date.now();
     const hosts = await this.run('list hosts', LIST_HOSTS, [known?.version ?? ''], (reply) => {
       const [version, flat] = Array.isArray(reply) ? (reply as unknown[]) : [];
-      const v = String(version ?? '');
+      const v = typeof version === 'string' || typeof version === 'number' ? String(version) : '';
       if (flat === undefined && known !== undefined && known.version === v) return known;
       const entries = list(flat);
       const fresh: HostInfo[] = [];

@@ -182,16 +182,15 @@ export class InMemorySignalingState implements SignalingState {
     if (previous === hostId) return Promise.resolve({ kind: 'already-member' });
     if (group.size + 1 >= maxSize) return Promise.resolve({ kind: 'full' });
     let left: { hostId: string; remaining: string[] } | undefined;
-    if (previous !== undefined) left = { hostId: previous, remaining: this.leave(memberId, previous) };
+    if (previous !== undefined)
+      left = { hostId: previous, remaining: this.leave(memberId, previous) };
     group.add(memberId);
     this.memberOf.set(memberId, hostId);
     return Promise.resolve(left === undefined ? { kind: 'joined' } : { kind: 'joined', left });
   }
 
   groupOf(socketId: string): Promise<string | undefined> {
-    return Promise.resolve(
-      this.nameByHost.has(socketId) ? socketId : this.memberOf.get(socketId),
-    );
+    return Promise.resolve(this.nameByHost.has(socketId) ? socketId : this.memberOf.get(socketId));
   }
 
   groupMembers(hostId: string): Promise<string[]> {

@@ -6,7 +6,7 @@ export type MessageDropReason =
   | 'malformed'
   /** `sdp` over `maxSdpBytes`. */
   | 'sdp-too-large'
-  /** The socket's `message` bucket was empty. */
+  /** The socket's `message` bucket, or its address's, was empty. */
   | 'rate-limited'
   /** `to` is the sender's own id. */
   | 'self'
@@ -18,6 +18,8 @@ export type MessageDropReason =
   | 'join-limited'
   /** `join` into a group that already holds `maxGroupSize` sockets. */
   | 'group-full'
+  /** The recipient already got `inboundBurstPerAddress` messages from the sender's address (per-target bound). */
+  | 'target-busy'
   /** The state backend failed while routing the message. */
   | 'internal-error'
   /** The shared state (Redis) was unreachable, and the two sockets are not both on this node. */
@@ -32,6 +34,7 @@ export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'join-refused',
   'join-limited',
   'group-full',
+  'target-busy',
   'internal-error',
   'unavailable',
 ];
