@@ -19,6 +19,8 @@ type ListAck = {
 
 /** The defaults for every list/host limit (the harness lifts them otherwise). */
 const LIST_DEFAULTS = {
+  requestBurst: DEFAULT_LIMITS.requestBurst,
+  requestRate: DEFAULT_LIMITS.requestRate,
   listBurst: DEFAULT_LIMITS.listBurst,
   listRate: DEFAULT_LIMITS.listRate,
   maxListedHosts: DEFAULT_LIMITS.maxListedHosts,
