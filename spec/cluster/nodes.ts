@@ -136,6 +136,8 @@ export class Sockets {
       reconnection: false,
       forceNew: true,
       timeout: 5_000,
+      // Exact statuses, as rxpeer clients get (docs/limits.md).
+      auth: { caps: ['status'] },
     });
     this.all.push(socket);
     const record: Recorded = { messages: [], leaves: [] };
