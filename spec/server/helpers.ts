@@ -38,6 +38,7 @@ export const ROOMY_LIMITS = {
   joinRatePerAddress: 1e9,
   joinBurstPerGroup: 1e9,
   joinRatePerGroup: 1e9,
+  maxGroupMembersPerAddress: 1e9,
   messageBurstPerAddress: 1e9,
   messageRatePerAddress: 1e9,
   inboundBurstPerAddress: 1e9,

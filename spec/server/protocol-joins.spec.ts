@@ -16,6 +16,7 @@ const JOIN_DEFAULTS = {
   joinRatePerGroup: DEFAULT_LIMITS.joinRatePerGroup,
   joinBurstPerAddress: DEFAULT_LIMITS.joinBurstPerAddress,
   joinRatePerAddress: DEFAULT_LIMITS.joinRatePerAddress,
+  maxGroupMembersPerAddress: DEFAULT_LIMITS.maxGroupMembersPerAddress,
   joinReplyCredit: DEFAULT_LIMITS.joinReplyCredit,
 };
 
@@ -70,7 +71,7 @@ describe('joins: the honest host is never cut off', () => {
     await h.barrier(host);
   };
 
-  it('80 sockets of one address sending one join each, with the default limits: host stays, joins are admitted per address, an honest joiner gets in', async () => {
+  it('80 sockets of one address sending one join each, with the default limits: host stays, one address gets 16 members in, an honest joiner gets in', async () => {
     await start();
     const host = await h.connect({ auth: {} });
     expect((await h.createHost(host, 'Honest')).status).toBe(200);
@@ -80,7 +81,7 @@ describe('joins: the honest host is never cut off', () => {
       attackers.map((a) => emitAck(a, 'message', { type: 'join', to: host.id })),
     );
     const admitted = acks.filter((a) => a.status === 200).length;
-    expect(admitted).toBe(DEFAULT_LIMITS.joinBurstPerAddress);
+    expect(admitted).toBe(DEFAULT_LIMITS.maxGroupMembersPerAddress);
     expect(acks.filter((a) => a.status === 429)).toHaveLength(80 - admitted);
     await settle(host, attackers, replies.joins, admitted);
     expect(host.connected).toBe(true);
@@ -108,7 +109,12 @@ describe('joins: the honest host is never cut off', () => {
   });
 
   it('credits the host for its replies: 80 admitted joins (K(K−1)/2 = 3,160 call me) never cut it off, with no refill at all', async () => {
-    await start({ joinBurstPerAddress: 1_000, joinBurstPerGroup: 1_000, maxGroupSize: 100 });
+    await start({
+      joinBurstPerAddress: 1_000,
+      joinBurstPerGroup: 1_000,
+      maxGroupMembersPerAddress: 1_000,
+      maxGroupSize: 100,
+    });
     const host = await h.connect({ auth: {} });
     expect((await h.createHost(host, 'Honest')).status).toBe(200);
     const replies = honestHost(host);
@@ -134,6 +140,20 @@ describe('joins: the honest host is never cut off', () => {
     expect(acks[3]!.message).toContain('full');
     await h.leave(joiners[0]!);
     expect((await emitAck(joiners[3]!, 'message', { type: 'join', to: host.id })).status).toBe(200);
+  });
+
+  it('admits joins from one address at joinRatePerAddress, across groups', async () => {
+    await start({ joinBurstPerAddress: 3, joinRatePerAddress: 1 });
+    const hosts = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => h.connect({ localAddress: `127.0.2.${i + 1}` })),
+    );
+    for (const [i, host] of hosts.entries())
+      expect((await h.createHost(host, `G${i}`)).status).toBe(200);
+    const sprayer = await h.connect();
+    const acks = [];
+    for (const host of hosts)
+      acks.push(await emitAck(sprayer, 'message', { type: 'join', to: host.id }));
+    expect(acks.map((a) => a.status)).toEqual([200, 200, 200, 429]);
   });
 
   it('admits joins into one group at joinRatePerGroup, whatever the number of addresses', async () => {

@@ -137,6 +137,8 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
   let credit = 0;
   /** This socket holds one of its address's host slots. */
   let holdsHostSlot = false;
+  /** The group this socket is counted in as one of its address's members there. */
+  let memberOf: string | undefined;
   let tail: Promise<void> = Promise.resolve();
   let cut = false;
 
@@ -342,7 +344,27 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
       drop('join-limited', 'Too many joins into this group; try again shortly.', ack, fields);
       return;
     }
-    const joined = await state.joinGroup(id, message.to, limits.maxGroupSize);
+    const counted = memberOf === message.to;
+    if (!counted && !quotas.reserveMember(message.to, address)) {
+      drop(
+        'join-limited',
+        `Your address already has ${limits.maxGroupMembersPerAddress} members in this group.`,
+        ack,
+        fields,
+      );
+      return;
+    }
+    let joined;
+    try {
+      joined = await state.joinGroup(id, message.to, limits.maxGroupSize);
+    } finally {
+      if (!counted) {
+        if (joined?.kind === 'joined' || joined?.kind === 'already-member') {
+          if (memberOf !== undefined) quotas.releaseMember(memberOf, address);
+          memberOf = message.to;
+        } else quotas.releaseMember(message.to, address);
+      }
+    }
     switch (joined.kind) {
       case 'joined':
         if (joined.left !== undefined) notifier.notifyLeave(joined.left.remaining, id);
@@ -453,6 +475,10 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
     if (holdsHostSlot) {
       holdsHostSlot = false;
       quotas.releaseHost(address);
+    }
+    if (memberOf !== undefined) {
+      quotas.releaseMember(memberOf, address);
+      memberOf = undefined;
     }
     enqueue('disconnect', async () => {
       let departure: Departure;

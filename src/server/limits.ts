@@ -63,6 +63,8 @@ export interface SignalingLimits {
   joinRatePerAddress: number;
   /** `join`s admitted from one client address in a burst. */
   joinBurstPerAddress: number;
+  /** Members one client address may have in one group at once (per node). */
+  maxGroupMembersPerAddress: number;
   /** Extra `message` tokens a host gets for each admitted join, on top of one per group member (its `call me`s). */
   joinReplyCredit: number;
   /** Sustained `message` events per second from all sockets of one client address (survives reconnects). */
@@ -100,10 +102,11 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   listBytesPerAddressBurst: 16 * 1024 * 1024,
   maxHostsPerAddress: 32,
   maxGroupSize: 64,
-  joinRatePerGroup: 8,
-  joinBurstPerGroup: 32,
-  joinRatePerAddress: 2,
-  joinBurstPerAddress: 32,
+  joinRatePerGroup: 64,
+  joinBurstPerGroup: 64,
+  joinRatePerAddress: 32,
+  joinBurstPerAddress: 64,
+  maxGroupMembersPerAddress: 16,
   joinReplyCredit: 64,
   messageRatePerAddress: 1000,
   messageBurstPerAddress: 4000,
@@ -143,6 +146,7 @@ export const LIMIT_BOUNDS: Readonly<
   joinBurstPerGroup: [1, Infinity],
   joinRatePerAddress: [0.001, Infinity],
   joinBurstPerAddress: [1, Infinity],
+  maxGroupMembersPerAddress: [1, Infinity],
   joinReplyCredit: [0, 100_000],
   messageRatePerAddress: [0.001, Infinity],
   messageBurstPerAddress: [1, Infinity],
@@ -163,6 +167,7 @@ export const PROTOCOL_LIMIT_DESCRIPTIONS = {
   joinBurstPerGroup: 'joins admitted in a burst per group',
   joinRatePerAddress: 'joins admitted per second per client address',
   joinBurstPerAddress: 'joins admitted in a burst per client address',
+  maxGroupMembersPerAddress: 'members one client address may have in one group',
   joinReplyCredit: 'message tokens a host gets per admitted join, beyond one per member',
   messageRatePerAddress: 'message events per second per client address',
   messageBurstPerAddress: 'message burst per client address',

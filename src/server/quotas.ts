@@ -119,6 +119,8 @@ export class Quotas {
   /** Keyed by recipient id and sender address. */
   readonly inbound: KeyedBudgets;
   private readonly hostsByAddress = new Map<string, number>();
+  /** `group\naddress` → members of that address in that group. */
+  private readonly membersByAddress = new Map<string, number>();
   private readonly peers = new Map<string, LocalPeer>();
 
   constructor(
@@ -160,6 +162,22 @@ export class Quotas {
     const held = (this.hostsByAddress.get(address) ?? 0) - 1;
     if (held > 0) this.hostsByAddress.set(address, held);
     else this.hostsByAddress.delete(address);
+  }
+
+  /** Counts a member of `address` into `group`; `false` when it has `maxGroupMembersPerAddress` there already. */
+  reserveMember(group: string, address: string): boolean {
+    const key = `${group}\n${address}`;
+    const held = this.membersByAddress.get(key) ?? 0;
+    if (held >= this.limits.maxGroupMembersPerAddress) return false;
+    this.membersByAddress.set(key, held + 1);
+    return true;
+  }
+
+  releaseMember(group: string, address: string): void {
+    const key = `${group}\n${address}`;
+    const held = (this.membersByAddress.get(key) ?? 0) - 1;
+    if (held > 0) this.membersByAddress.set(key, held);
+    else this.membersByAddress.delete(key);
   }
 
   hostsHeld(address: string): number {
