@@ -98,6 +98,8 @@ export interface ListHostsResponse {
   total?: number;
   /** rxpeer extension: the `offset` of the next page, when there is one. */
   next?: number;
+  /** rxpeer extension: why the request was refused. */
+  reason?: string;
 }
 
 export interface UserDisconnectedPayload {

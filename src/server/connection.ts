@@ -22,14 +22,20 @@ import {
   type ListHostsResponse,
   type ServerToClientEvents,
 } from '../protocol/wire.js';
-import { HostPages, parseListOffset } from './hostList.js';
+import { parseListOffset, type HostPages } from './hostList.js';
 import { validateHostName } from './hostName.js';
 import type { SignalingLimits } from './limits.js';
 import type { Notifier } from './notifier.js';
 import { addressKey, type Quotas } from './quotas.js';
 import { TokenBucket, type Clock } from './rateLimit.js';
 import { parseClientMessage, toRelayed, type ClientMessage } from './relay.js';
-import { StateUnavailableError, type Departure, type SignalingState } from './state.js';
+import {
+  StateUnavailableError,
+  type ClaimResult,
+  type Departure,
+  type JoinResult,
+  type SignalingState,
+} from './state.js';
 import type { MessageDropReason, RequestRejection, StatsCounter } from './stats.js';
 
 /** Statuses used in acknowledgements, beyond the protocol's 200/400/409/429. */
@@ -118,88 +124,139 @@ const lastFunction = (args: readonly unknown[]): ((...response: unknown[]) => vo
 
 /** Wires one socket's events. Called from `io.on('connection')`. */
 export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): void {
-  const { limits, clock, state, counters, quotas, notifier } = ctx;
-  const id = socket.id;
-  const address = addressKey(socket.handshake.address);
+  new Connection(socket, ctx).attach();
+}
+
+/** One socket: its budgets, its place in the quotas, its chain of tasks. */
+class Connection {
+  private readonly id: string;
+  private readonly address: string;
   /** Clients that announce `status` get exact statuses; others (Extreal) get every `create host` refusal as 409. */
-  const exactStatus = parseClientCapabilities(socket.handshake.auth).includes('status');
-  // A child logger per socket only when something is logged: it costs heap on every idle socket.
-  const slog = ctx.log.level === 'silent' ? ctx.log : ctx.log.child({ socket: id });
-  counters.connections += 1;
-  slog.info({ address: socket.handshake.address, exactStatus }, 'connection');
-
-  const messages = new TokenBucket(limits.messageBurst, limits.messageRate, clock);
-  const creates = new TokenBucket(limits.requestBurst, limits.requestRate, clock);
-  const lists = new TokenBucket(limits.listBurst, limits.listRate, clock);
-  const strikes = new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
-  const maxCredit = (limits.maxGroupSize + limits.joinReplyCredit) * limits.joinBurstPerGroup;
-  /** `message` tokens earned by replying to admitted joins, spent before the bucket. */
-  let credit = 0;
+  private readonly exactStatus: boolean;
+  private readonly log: PinoLogger;
+  private readonly messages: TokenBucket;
+  private readonly creates: TokenBucket;
+  private readonly lists: TokenBucket;
+  private readonly strikes: TokenBucket;
+  private readonly maxCredit: number;
+  /** `message` tokens earned by replying to admitted joins, spent before the buckets. */
+  private credit = 0;
   /** This socket holds one of its address's host slots. */
-  let holdsHostSlot = false;
+  private holdsHostSlot = false;
   /** The group this socket is counted in as one of its address's members there. */
-  let memberOf: string | undefined;
-  let tail: Promise<void> = Promise.resolve();
-  let cut = false;
+  private memberOf: string | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private cut = false;
 
-  quotas.register(id, {
-    credit: (tokens) => {
-      credit = Math.min(maxCredit, credit + tokens);
-    },
-  });
+  constructor(
+    private readonly socket: ServerSocket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    const { limits, clock } = ctx;
+    this.id = socket.id;
+    this.address = addressKey(socket.handshake.address);
+    this.exactStatus = parseClientCapabilities(socket.handshake.auth).includes('status');
+    // A child logger per socket only when something is logged: it costs heap on every idle socket.
+    this.log = ctx.log.level === 'silent' ? ctx.log : ctx.log.child({ socket: this.id });
+    this.messages = new TokenBucket(limits.messageBurst, limits.messageRate, clock);
+    this.creates = new TokenBucket(limits.requestBurst, limits.requestRate, clock);
+    this.lists = new TokenBucket(limits.listBurst, limits.listRate, clock);
+    this.strikes = new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
+    this.maxCredit = (limits.maxGroupSize + limits.joinReplyCredit) * limits.joinBurstPerGroup;
+  }
 
-  const enqueue = (what: string, task: () => Promise<void>): void => {
-    const run = tail.then(task).catch((error: unknown) => {
-      slog.error({ err: describe(error), task: what }, 'handler failed');
+  attach(): void {
+    const { socket, ctx } = this;
+    ctx.counters.connections += 1;
+    this.log.info(
+      { address: socket.handshake.address, exactStatus: this.exactStatus },
+      'connection',
+    );
+    ctx.quotas.register(this.id, {
+      credit: (tokens) => {
+        this.credit = Math.min(this.maxCredit, this.credit + tokens);
+      },
     });
-    tail = run;
-    ctx.pending.add(run);
-    void run.then(() => ctx.pending.delete(run));
-  };
+    this.request(
+      'create host',
+      this.creates,
+      'rate-limited',
+      (status, message, reason): CreateHostResponse => ({ status, message, reason }),
+      (args) => this.createHost(args),
+    );
+    this.request(
+      'list hosts',
+      this.lists,
+      'list-limited',
+      (status, message, reason): ListHostsResponse => ({ status, hosts: [], message, reason }),
+      (args) => this.listHosts(args),
+    );
+    socket.on('message', (...args: unknown[]) => this.onMessage(args));
+    socket.onAny((event: unknown) => this.onAny(event));
+    // A client can send an event named "error" with any payload (or none): read nothing from it.
+    socket.on('error', (error: unknown) => this.log.warn({ err: describe(error) }, 'socket error'));
+    socket.on('disconnect', (reason: string) => this.onDisconnect(reason));
+  }
 
-  const strike = (why: string): void => {
-    if (cut || strikes.take()) return;
-    cut = true;
-    counters.cutOff += 1;
-    slog.warn({ why }, 'cut off after repeated violations');
-    socket.disconnect(true);
-  };
+  // ---------------------------------------------------------------------------
+  // Plumbing: the chain, strikes, drops, the request wrapper.
 
-  const drop = (
+  private enqueue(what: string, task: () => Promise<void>): void {
+    const run = this.tail.then(task).catch((error: unknown) => {
+      this.log.error({ err: describe(error), task: what }, 'handler failed');
+    });
+    this.tail = run;
+    this.ctx.pending.add(run);
+    void run.then(() => this.ctx.pending.delete(run));
+  }
+
+  private strike(why: string): void {
+    if (this.cut || this.strikes.take()) return;
+    this.cut = true;
+    this.ctx.counters.cutOff += 1;
+    this.log.warn({ why }, 'cut off after repeated violations');
+    this.socket.disconnect(true);
+  }
+
+  private drop(
     reason: MessageDropReason,
     detail: string,
     ack: Ack<MessageAck> | undefined,
     fields: object = {},
-  ): void => {
-    counters.dropped[reason] += 1;
-    const { status, level, strike: strikes_ } = DROPS[reason];
-    slog[level]({ reason, detail, ...fields }, 'message dropped');
-    if (strikes_) strike(reason);
+  ): void {
+    this.ctx.counters.dropped[reason] += 1;
+    const { status, level, strike } = DROPS[reason];
+    this.log[level]({ reason, detail, ...fields }, 'message dropped');
+    if (strike) this.strike(reason);
     ack?.({ status, message: detail });
-  };
+  }
+
+  private reject(reason: RequestRejection): void {
+    this.ctx.counters.rejected[reason] += 1;
+    if (REFUSALS[reason].strike) this.strike(reason);
+  }
 
   /**
    * The one wrapper of `create host` and `list hosts`: finds the ack, checks
    * the socket's bucket, runs the handler on the chain, maps backend failures
    * to 503/500, and answers every refusal in the shape of `refuse`.
    */
-  const request = <T>(
+  private request<T>(
     event: 'create host' | 'list hosts',
     bucket: TokenBucket,
     limited: 'rate-limited' | 'list-limited',
     refuse: (status: number, message: string, reason: RequestRejection) => T,
     handle: (args: unknown[]) => Promise<Outcome<T>>,
-  ): void => {
-    const on = socket.on.bind(socket) as (ev: string, listener: (...a: unknown[]) => void) => void;
+  ): void {
+    const on = this.socket.on.bind(this.socket) as (
+      ev: string,
+      listener: (...a: unknown[]) => void,
+    ) => void;
     on(event, (...args: unknown[]) => {
       const ack = lastFunction(args) as Ack<T> | undefined;
-      const reject = (reason: RequestRejection): void => {
-        counters.rejected[reason] += 1;
-        if (REFUSALS[reason].strike) strike(reason);
-      };
       if (ack === undefined) {
-        reject('no-ack');
-        slog.debug({ event }, 'request without an ack: ignored');
+        this.reject('no-ack');
+        this.log.debug({ event }, 'request without an ack: ignored');
         return;
       }
       const answer = (outcome: Outcome<T>): void => {
@@ -207,71 +264,70 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
           ack(outcome.response);
           return;
         }
-        reject(outcome.reason);
+        this.reject(outcome.reason);
         const exact = REFUSALS[outcome.reason].status;
-        const status = event === 'create host' && !exactStatus ? ServerStatus.Conflict : exact;
-        slog.info({ event, status, reason: outcome.reason, why: outcome.message }, 'refused');
+        const status = event === 'create host' && !this.exactStatus ? ServerStatus.Conflict : exact;
+        this.log.info({ event, status, reason: outcome.reason, why: outcome.message }, 'refused');
         ack(refuse(status, outcome.message, outcome.reason));
       };
       if (!bucket.take()) {
         answer(refusal(limited, 'Too many requests; slow down.'));
         return;
       }
-      enqueue(event, async () => {
-        let outcome: Outcome<T>;
-        try {
-          outcome = await handle(args);
-        } catch (error) {
-          if (error instanceof StateUnavailableError) {
-            slog.warn({ err: error.message, event }, 'state backend unavailable');
-            outcome = refusal('unavailable', UNAVAILABLE);
-          } else {
-            slog.error({ err: describe(error), event }, 'state backend failed');
-            outcome = refusal(
-              'internal-error',
-              `The server could not serve "${event}"; try again.`,
-            );
-          }
-        }
-        answer(outcome);
-      });
+      this.enqueue(event, async () => answer(await this.guard(event, () => handle(args))));
     });
-  };
+  }
 
-  const createHost = async (args: unknown[]): Promise<Outcome<CreateHostResponse>> => {
+  /** Runs a request handler; a failing backend becomes a 503 or 500 refusal. */
+  private async guard<T>(event: string, handle: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    try {
+      return await handle();
+    } catch (error) {
+      if (error instanceof StateUnavailableError) {
+        this.log.warn({ err: error.message, event }, 'state backend unavailable');
+        return refusal('unavailable', UNAVAILABLE);
+      }
+      this.log.error({ err: describe(error), event }, 'state backend failed');
+      return refusal('internal-error', `The server could not serve "${event}"; try again.`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Requests.
+
+  private async createHost(args: unknown[]): Promise<Outcome<CreateHostResponse>> {
+    const { limits, quotas, state, counters } = this.ctx;
     const valid = validateHostName(args.length > 1 ? args[0] : undefined, limits.maxHostNameLength);
     if (!valid.ok) return refusal('bad-name', valid.message);
-    const needsSlot = !holdsHostSlot;
-    if (needsSlot && !quotas.reserveHost(address)) {
+    const needsSlot = !this.holdsHostSlot;
+    if (needsSlot && !quotas.reserveHost(this.address)) {
       return refusal(
         'address-quota',
         `Your address already holds ${limits.maxHostsPerAddress} hosts; close one first.`,
       );
     }
-    let claim;
+    let claim: ClaimResult | undefined;
     try {
-      claim = await state.claimHost(id, valid.name, valid.key);
+      claim = await state.claimHost(this.id, valid.name, valid.key);
     } finally {
       const holds = claim?.kind === 'claimed' || claim?.kind === 'already-yours';
-      if (needsSlot && holds) holdsHostSlot = true;
-      else if (needsSlot) quotas.releaseHost(address);
+      if (needsSlot && holds) this.holdsHostSlot = true;
+      else if (needsSlot) quotas.releaseHost(this.address);
     }
     const name = claim.name;
-    slog.info({ name, result: claim.kind }, 'create host');
+    this.log.info({ name, result: claim.kind }, 'create host');
     switch (claim.kind) {
       case 'claimed':
-        counters.hostsCreated += 1;
-        return {
-          ok: true,
-          response: { status: Status.Ok, message: `Host has been created. host: ${name}` },
-        };
       case 'already-yours':
         counters.hostsCreated += 1;
         return {
           ok: true,
           response: {
             status: Status.Ok,
-            message: `Host has already been created by this socket. host: ${name}`,
+            message:
+              claim.kind === 'claimed'
+                ? `Host has been created. host: ${name}`
+                : `Host has already been created by this socket. host: ${name}`,
           },
         };
       case 'taken':
@@ -291,16 +347,18 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
         throw new Error(`unknown claim result ${JSON.stringify(unreachable)}`);
       }
     }
-  };
+  }
 
-  const listHosts = async (args: unknown[]): Promise<Outcome<ListHostsResponse>> => {
+  private async listHosts(args: unknown[]): Promise<Outcome<ListHostsResponse>> {
+    const { limits, quotas, state, counters, pages } = this.ctx;
     const offset = parseListOffset(args);
-    const page = ctx.pages.page(await state.listHosts(), offset);
-    if (!quotas.listBytes.take(address, Math.min(page.bytes, limits.listBytesPerAddressBurst))) {
+    const page = pages.page(await state.listHosts(), offset);
+    const cost = Math.min(page.bytes, limits.listBytesPerAddressBurst);
+    if (!quotas.listBytes.take(this.address, cost)) {
       return refusal('list-limited', 'Too many host lists for your address; slow down.');
     }
     counters.hostsListed += 1;
-    slog.debug({ hosts: page.hosts.length, total: page.total }, 'list hosts');
+    this.log.debug({ hosts: page.hosts.length, total: page.total }, 'list hosts');
     const paged = offset > 0 || page.total > page.hosts.length;
     return {
       ok: true,
@@ -311,190 +369,184 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
         ...(page.next === undefined ? {} : { next: page.next }),
       },
     };
-  };
+  }
 
-  request<CreateHostResponse>(
-    'create host',
-    creates,
-    'rate-limited',
-    (status, message, reason) => ({ status, message, reason }),
-    createHost,
-  );
-  request<ListHostsResponse>(
-    'list hosts',
-    lists,
-    'list-limited',
-    (status, message, reason) => ({ status, hosts: [], message, reason }),
-    listHosts,
-  );
+  // ---------------------------------------------------------------------------
+  // Messages.
 
-  const relay = (message: ClientMessage, ack: Ack<MessageAck> | undefined): void => {
-    notifier.deliver(message.to, toRelayed(message, id));
-    slog.debug({ type: message.type, to: message.to }, 'message relayed');
-    ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
-  };
-
-  const join = async (message: ClientMessage, ack: Ack<MessageAck> | undefined): Promise<void> => {
-    const fields = { type: message.type, to: message.to };
-    if (!quotas.joinsByAddress.take(address)) {
-      drop('join-limited', 'Too many joins from your address; try again shortly.', ack, fields);
+  private onMessage(args: unknown[]): void {
+    const ack =
+      args.length > 1 || typeof args[0] === 'function'
+        ? (lastFunction(args) as Ack<MessageAck> | undefined)
+        : undefined;
+    if (this.credit >= 1) this.credit -= 1;
+    else if (!this.messages.take() || !this.ctx.quotas.messagesByAddress.take(this.address)) {
+      this.drop('rate-limited', 'Too many messages; slow down.', ack);
       return;
     }
-    if (!quotas.joinsByGroup.take(message.to)) {
-      drop('join-limited', 'Too many joins into this group; try again shortly.', ack, fields);
+    const raw = typeof args[0] === 'function' ? undefined : args[0];
+    const parsed = parseClientMessage(raw, this.ctx.limits);
+    if (!parsed.ok) {
+      this.drop(parsed.reason, parsed.detail, ack);
       return;
     }
-    const counted = memberOf === message.to;
-    if (!counted && !quotas.reserveMember(message.to, address)) {
-      drop(
-        'join-limited',
-        `Your address already has ${limits.maxGroupMembersPerAddress} members in this group.`,
-        ack,
-        fields,
-      );
-      return;
-    }
-    let joined;
-    try {
-      joined = await state.joinGroup(id, message.to, limits.maxGroupSize);
-    } finally {
-      if (!counted) {
-        if (joined?.kind === 'joined' || joined?.kind === 'already-member') {
-          if (memberOf !== undefined) quotas.releaseMember(memberOf, address);
-          memberOf = message.to;
-        } else quotas.releaseMember(message.to, address);
+    const message = parsed.message;
+    this.enqueue('message', async () => {
+      try {
+        await this.route(message, ack);
+      } catch (error) {
+        const fields = { type: message.type, to: message.to };
+        if (error instanceof StateUnavailableError) {
+          this.drop('unavailable', `${UNAVAILABLE} The message was not relayed.`, ack, {
+            ...fields,
+            err: error.message,
+          });
+          return;
+        }
+        this.drop('internal-error', 'The server could not route the message.', ack, {
+          ...fields,
+          err: describe(error),
+        });
       }
+    });
+  }
+
+  private async route(message: ClientMessage, ack: Ack<MessageAck> | undefined): Promise<void> {
+    if (message.to === this.id) {
+      this.drop('self', 'A socket cannot message itself.', ack, { type: message.type });
+      return;
     }
+    if (message.type === 'join') {
+      await this.join(message, ack);
+      return;
+    }
+    const { state, quotas } = this.ctx;
+    const [mine, theirs] = await Promise.all([state.groupOf(this.id), state.groupOf(message.to)]);
+    const fields = { type: message.type, to: message.to };
+    if (mine === undefined || mine !== theirs) {
+      this.drop('not-in-group', 'The recipient is not in your group.', ack, fields);
+      return;
+    }
+    // Many sockets of one address cannot bury one recipient (fuzz finding F2).
+    if (!quotas.inbound.take(`${message.to}\n${this.address}`)) {
+      const why = 'The recipient gets too many messages from your address; slow down.';
+      this.drop('target-busy', why, ack, fields);
+      return;
+    }
+    this.relay(message, ack);
+  }
+
+  private relay(message: ClientMessage, ack: Ack<MessageAck> | undefined): void {
+    this.ctx.notifier.deliver(message.to, toRelayed(message, this.id));
+    this.log.debug({ type: message.type, to: message.to }, 'message relayed');
+    ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
+  }
+
+  /** Admission (per address, per group, members per address), the group cap, then the relay. */
+  private async join(message: ClientMessage, ack: Ack<MessageAck> | undefined): Promise<void> {
+    const { limits, quotas } = this.ctx;
+    const fields = { type: message.type, to: message.to };
+    const refused = this.admit(message.to);
+    if (refused !== undefined) {
+      this.drop('join-limited', refused, ack, fields);
+      return;
+    }
+    const joined = await this.enterGroup(message.to);
     switch (joined.kind) {
       case 'joined':
-        if (joined.left !== undefined) notifier.notifyLeave(joined.left.remaining, id);
-        slog.info({ host: message.to }, 'joined group');
+        if (joined.left !== undefined)
+          this.ctx.notifier.notifyLeave(joined.left.remaining, this.id);
+        this.log.info({ host: message.to }, 'joined group');
         // The host answers with an offer and a `call me` per member: that is not abuse.
         quotas.peer(message.to)?.credit(limits.maxGroupSize + limits.joinReplyCredit);
-        relay(message, ack);
+        this.relay(message, ack);
         return;
       case 'already-member':
-        relay(message, ack);
+        this.relay(message, ack);
         return;
       case 'not-a-host':
-        drop('join-refused', 'The recipient of "join" is not a host.', ack, fields);
+        this.drop('join-refused', 'The recipient of "join" is not a host.', ack, fields);
         return;
       case 'is-host':
-        drop('join-refused', 'A socket that hosts cannot join another group.', ack, fields);
+        this.drop('join-refused', 'A socket that hosts cannot join another group.', ack, fields);
         return;
       case 'full':
-        drop('group-full', `The group is full (${limits.maxGroupSize} sockets).`, ack, fields);
+        this.drop('group-full', `The group is full (${limits.maxGroupSize} sockets).`, ack, fields);
         return;
       default: {
         const unreachable: never = joined;
         throw new Error(`unknown join result ${JSON.stringify(unreachable)}`);
       }
     }
-  };
+  }
 
-  const route = async (message: ClientMessage, ack: Ack<MessageAck> | undefined): Promise<void> => {
-    if (message.to === id) {
-      drop('self', 'A socket cannot message itself.', ack, { type: message.type });
-      return;
-    }
-    if (message.type === 'join') {
-      await join(message, ack);
-      return;
-    }
-    const [mine, theirs] = await Promise.all([state.groupOf(id), state.groupOf(message.to)]);
-    const fields = { type: message.type, to: message.to };
-    if (mine === undefined || mine !== theirs) {
-      drop('not-in-group', 'The recipient is not in your group.', ack, fields);
-      return;
-    }
-    // Many sockets of one address cannot bury one recipient (fuzz finding F2).
-    if (!quotas.inbound.take(`${message.to}\n${address}`)) {
-      drop(
-        'target-busy',
-        'The recipient gets too many messages from your address; slow down.',
-        ack,
-        fields,
-      );
-      return;
-    }
-    relay(message, ack);
-  };
+  /** Why a join into `group` is not admitted now, or `undefined` when it is. */
+  private admit(group: string): string | undefined {
+    const { limits, quotas } = this.ctx;
+    if (!quotas.joinsByAddress.take(this.address))
+      return 'Too many joins from your address; try again shortly.';
+    if (!quotas.joinsByGroup.take(group))
+      return 'Too many joins into this group; try again shortly.';
+    if (this.memberOf !== group && !quotas.reserveMember(group, this.address))
+      return `Your address already has ${limits.maxGroupMembersPerAddress} members in this group.`;
+    return undefined;
+  }
 
-  socket.on('message', (...args: unknown[]) => {
-    const ack =
-      args.length > 1 || typeof args[0] === 'function'
-        ? (lastFunction(args) as Ack<MessageAck> | undefined)
-        : undefined;
-    if (credit >= 1) credit -= 1;
-    else if (!messages.take() || !quotas.messagesByAddress.take(address)) {
-      drop('rate-limited', 'Too many messages; slow down.', ack);
-      return;
-    }
-    const raw = typeof args[0] === 'function' ? undefined : args[0];
-    const parsed = parseClientMessage(raw, limits);
-    if (!parsed.ok) {
-      drop(parsed.reason, parsed.detail, ack);
-      return;
-    }
-    enqueue('message', async () => {
-      try {
-        await route(parsed.message, ack);
-      } catch (error) {
-        const fields = { type: parsed.message.type, to: parsed.message.to };
-        if (error instanceof StateUnavailableError) {
-          drop('unavailable', `${UNAVAILABLE} The message was not relayed.`, ack, {
-            ...fields,
-            err: error.message,
-          });
-          return;
-        }
-        drop('internal-error', 'The server could not route the message.', ack, {
-          ...fields,
-          err: describe(error),
-        });
+  /** Joins `group` in the state; moves this socket's member count with it. */
+  private async enterGroup(group: string): Promise<JoinResult> {
+    const { limits, quotas, state } = this.ctx;
+    const counted = this.memberOf === group;
+    let joined: JoinResult | undefined;
+    try {
+      joined = await state.joinGroup(this.id, group, limits.maxGroupSize);
+      return joined;
+    } finally {
+      if (!counted) {
+        if (joined?.kind === 'joined' || joined?.kind === 'already-member') {
+          if (this.memberOf !== undefined) quotas.releaseMember(this.memberOf, this.address);
+          this.memberOf = group;
+        } else quotas.releaseMember(group, this.address);
       }
-    });
-  });
+    }
+  }
 
-  socket.onAny((event: unknown) => {
+  private onAny(event: unknown): void {
     if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
-    counters.unknownEvents += 1;
-    slog.debug(
+    this.ctx.counters.unknownEvents += 1;
+    this.log.debug(
       { event: typeof event === 'string' ? event.slice(0, 64) : typeof event },
       'unknown event ignored',
     );
-    if (!messages.take()) strike('rate-limited');
-  });
+    if (!this.messages.take()) this.strike('rate-limited');
+  }
 
-  // A client can send an event named "error" with any payload (or none): read nothing from it.
-  socket.on('error', (error: unknown) => slog.warn({ err: describe(error) }, 'socket error'));
-
-  socket.on('disconnect', (reason: string) => {
-    slog.info({ reason }, 'disconnect');
-    quotas.unregister(id);
-    if (holdsHostSlot) {
-      holdsHostSlot = false;
-      quotas.releaseHost(address);
+  private onDisconnect(reason: string): void {
+    const { quotas, state, notifier } = this.ctx;
+    this.log.info({ reason }, 'disconnect');
+    quotas.unregister(this.id);
+    if (this.holdsHostSlot) {
+      this.holdsHostSlot = false;
+      quotas.releaseHost(this.address);
     }
-    if (memberOf !== undefined) {
-      quotas.releaseMember(memberOf, address);
-      memberOf = undefined;
+    if (this.memberOf !== undefined) {
+      quotas.releaseMember(this.memberOf, this.address);
+      this.memberOf = undefined;
     }
-    enqueue('disconnect', async () => {
+    this.enqueue('disconnect', async () => {
       let departure: Departure;
       try {
-        departure = await state.removeSocket(id);
+        departure = await state.removeSocket(this.id);
       } catch (error) {
         if (!(error instanceof StateUnavailableError)) throw error;
         // The backend removes it when it re-syncs, and reports the departure then.
-        slog.warn(
+        this.log.warn(
           { err: error.message },
           'disconnect: state backend unavailable; removal deferred',
         );
         return;
       }
-      if (departure.kind === 'host') quotas.joinsByGroup.delete(id);
-      notifier.announce(id, departure, slog);
+      if (departure.kind === 'host') quotas.joinsByGroup.delete(this.id);
+      notifier.announce(this.id, departure, this.log);
     });
-  });
+  }
 }
