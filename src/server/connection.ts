@@ -26,7 +26,7 @@ import { parseListOffset, type HostPages } from './hostList.js';
 import { validateHostName } from './hostName.js';
 import type { SignalingLimits } from './limits.js';
 import type { Notifier } from './notifier.js';
-import { addressKey, type Quotas } from './quotas.js';
+import { addressKey, type LocalPeer, type Quotas } from './quotas.js';
 import { TokenBucket, type Clock } from './rateLimit.js';
 import { parseClientMessage, toRelayed, type ClientMessage } from './relay.js';
 import {
@@ -109,6 +109,7 @@ export const REFUSALS: Readonly<Record<RequestRejection, { status: number; strik
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(['create host', 'list hosts', 'message']);
 const UNAVAILABLE = 'The server cannot reach its shared state right now; try again shortly.';
 
+type RequestEvent = 'create host' | 'list hosts';
 type Refusal = { ok: false; reason: Exclude<RequestRejection, 'no-ack'>; message: string };
 type Outcome<T> = { ok: true; response: T } | Refusal;
 const refusal = (reason: Refusal['reason'], message: string): Refusal => ({
@@ -128,19 +129,19 @@ export function handleConnection(socket: ServerSocket, ctx: ConnectionContext): 
 }
 
 /** One socket: its budgets, its place in the quotas, its chain of tasks. */
-class Connection {
+class Connection implements LocalPeer {
   private readonly id: string;
   private readonly address: string;
   /** Clients that announce `status` get exact statuses; others (Extreal) get every `create host` refusal as 409. */
   private readonly exactStatus: boolean;
   private readonly log: PinoLogger;
   private readonly messages: TokenBucket;
-  private readonly creates: TokenBucket;
-  private readonly lists: TokenBucket;
-  private readonly strikes: TokenBucket;
-  private readonly maxCredit: number;
+  /** Made on first use: most sockets never create a host or break a rule. */
+  private creates: TokenBucket | undefined;
+  private lists: TokenBucket | undefined;
+  private strikes: TokenBucket | undefined;
   /** `message` tokens earned by replying to admitted joins, spent before the buckets. */
-  private credit = 0;
+  private credit_ = 0;
   /** This socket holds one of its address's host slots. */
   private holdsHostSlot = false;
   /** The group this socket is counted in as one of its address's members there. */
@@ -159,10 +160,6 @@ class Connection {
     // A child logger per socket only when something is logged: it costs heap on every idle socket.
     this.log = ctx.log.level === 'silent' ? ctx.log : ctx.log.child({ socket: this.id });
     this.messages = new TokenBucket(limits.messageBurst, limits.messageRate, clock);
-    this.creates = new TokenBucket(limits.requestBurst, limits.requestRate, clock);
-    this.lists = new TokenBucket(limits.listBurst, limits.listRate, clock);
-    this.strikes = new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
-    this.maxCredit = (limits.maxGroupSize + limits.joinReplyCredit) * limits.joinBurstPerGroup;
   }
 
   attach(): void {
@@ -172,25 +169,9 @@ class Connection {
       { address: socket.handshake.address, exactStatus: this.exactStatus },
       'connection',
     );
-    ctx.quotas.register(this.id, {
-      credit: (tokens) => {
-        this.credit = Math.min(this.maxCredit, this.credit + tokens);
-      },
-    });
-    this.request(
-      'create host',
-      this.creates,
-      'rate-limited',
-      (status, message, reason): CreateHostResponse => ({ status, message, reason }),
-      (args) => this.createHost(args),
-    );
-    this.request(
-      'list hosts',
-      this.lists,
-      'list-limited',
-      (status, message, reason): ListHostsResponse => ({ status, hosts: [], message, reason }),
-      (args) => this.listHosts(args),
-    );
+    ctx.quotas.register(this.id, this);
+    socket.on('create host', (...args: unknown[]) => this.onRequest('create host', args));
+    socket.on('list hosts', (...args: unknown[]) => this.onRequest('list hosts', args));
     socket.on('message', (...args: unknown[]) => this.onMessage(args));
     socket.onAny((event: unknown) => this.onAny(event));
     // A client can send an event named "error" with any payload (or none): read nothing from it.
@@ -211,6 +192,8 @@ class Connection {
   }
 
   private strike(why: string): void {
+    const { limits, clock } = this.ctx;
+    this.strikes ??= new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
     if (this.cut || this.strikes.take()) return;
     this.cut = true;
     this.ctx.counters.cutOff += 1;
@@ -236,46 +219,63 @@ class Connection {
     if (REFUSALS[reason].strike) this.strike(reason);
   }
 
+  /** Gives `tokens` `message` tokens beyond its buckets (it hosts a group and a join was admitted). */
+  credit(tokens: number): void {
+    const { limits } = this.ctx;
+    const max = (limits.maxGroupSize + limits.joinReplyCredit) * limits.joinBurstPerGroup;
+    this.credit_ = Math.min(max, this.credit_ + tokens);
+  }
+
   /**
    * The one wrapper of `create host` and `list hosts`: finds the ack, checks
    * the socket's bucket, runs the handler on the chain, maps backend failures
-   * to 503/500, and answers every refusal in the shape of `refuse`.
+   * to 503/500 ({@link guard}), and answers ({@link answer}).
    */
-  private request<T>(
-    event: 'create host' | 'list hosts',
-    bucket: TokenBucket,
-    limited: 'rate-limited' | 'list-limited',
-    refuse: (status: number, message: string, reason: RequestRejection) => T,
-    handle: (args: unknown[]) => Promise<Outcome<T>>,
-  ): void {
-    const on = this.socket.on.bind(this.socket) as (
-      ev: string,
-      listener: (...a: unknown[]) => void,
-    ) => void;
-    on(event, (...args: unknown[]) => {
-      const ack = lastFunction(args) as Ack<T> | undefined;
-      if (ack === undefined) {
-        this.reject('no-ack');
-        this.log.debug({ event }, 'request without an ack: ignored');
-        return;
-      }
-      const answer = (outcome: Outcome<T>): void => {
-        if (outcome.ok) {
-          ack(outcome.response);
-          return;
-        }
-        this.reject(outcome.reason);
-        const exact = REFUSALS[outcome.reason].status;
-        const status = event === 'create host' && !this.exactStatus ? ServerStatus.Conflict : exact;
-        this.log.info({ event, status, reason: outcome.reason, why: outcome.message }, 'refused');
-        ack(refuse(status, outcome.message, outcome.reason));
-      };
-      if (!bucket.take()) {
-        answer(refusal(limited, 'Too many requests; slow down.'));
-        return;
-      }
-      this.enqueue(event, async () => answer(await this.guard(event, () => handle(args))));
+  private onRequest(event: RequestEvent, args: unknown[]): void {
+    const ack = lastFunction(args);
+    if (ack === undefined) {
+      this.reject('no-ack');
+      this.log.debug({ event }, 'request without an ack: ignored');
+      return;
+    }
+    const { limits, clock } = this.ctx;
+    const bucket =
+      event === 'create host'
+        ? (this.creates ??= new TokenBucket(limits.requestBurst, limits.requestRate, clock))
+        : (this.lists ??= new TokenBucket(limits.listBurst, limits.listRate, clock));
+    if (!bucket.take()) {
+      const limited = event === 'create host' ? 'rate-limited' : 'list-limited';
+      this.answer(event, ack, refusal(limited, 'Too many requests; slow down.'));
+      return;
+    }
+    this.enqueue(event, async () => {
+      const outcome = await this.guard<CreateHostResponse | ListHostsResponse>(event, () =>
+        event === 'create host' ? this.createHost(args) : this.listHosts(args),
+      );
+      this.answer(event, ack, outcome);
     });
+  }
+
+  /** Acknowledges a request; a refusal of `create host` is 409 for a client without `status`. */
+  private answer(
+    event: RequestEvent,
+    ack: (response: unknown) => void,
+    outcome: Outcome<CreateHostResponse | ListHostsResponse>,
+  ): void {
+    if (outcome.ok) {
+      ack(outcome.response);
+      return;
+    }
+    const { reason, message } = outcome;
+    this.reject(reason);
+    const exact = REFUSALS[reason].status;
+    const status = event === 'create host' && !this.exactStatus ? ServerStatus.Conflict : exact;
+    this.log.info({ event, status, reason, why: message }, 'refused');
+    ack(
+      event === 'create host'
+        ? { status, message, reason }
+        : { status, hosts: [], message, reason },
+    );
   }
 
   /** Runs a request handler; a failing backend becomes a 503 or 500 refusal. */
@@ -379,7 +379,7 @@ class Connection {
       args.length > 1 || typeof args[0] === 'function'
         ? (lastFunction(args) as Ack<MessageAck> | undefined)
         : undefined;
-    if (this.credit >= 1) this.credit -= 1;
+    if (this.credit_ >= 1) this.credit_ -= 1;
     else if (!this.messages.take() || !this.ctx.quotas.messagesByAddress.take(this.address)) {
       this.drop('rate-limited', 'Too many messages; slow down.', ack);
       return;
