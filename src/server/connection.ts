@@ -70,6 +70,12 @@ export interface ConnectionContext {
   readonly notifier: Notifier;
   readonly quotas: Quotas;
   readonly pages: HostPages;
+  /**
+   * The client address per-address limits count a socket under (before
+   * {@link addressKey}); default: the handshake's TCP peer. Behind a trusted
+   * proxy, the address the proxy saw.
+   */
+  readonly addressOf?: (socket: ServerSocket) => string | undefined;
 }
 
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -155,7 +161,7 @@ class Connection implements LocalPeer {
   ) {
     const { limits, clock } = ctx;
     this.id = socket.id;
-    this.address = addressKey(socket.handshake.address);
+    this.address = addressKey(ctx.addressOf?.(socket) ?? socket.handshake.address);
     this.exactStatus = parseClientCapabilities(socket.handshake.auth).includes('status');
     // A child logger per socket only when something is logged: it costs heap on every idle socket.
     this.log = ctx.log.level === 'silent' ? ctx.log : ctx.log.child({ socket: this.id });
