@@ -71,7 +71,7 @@ describe('protocol rules on two nodes sharing Redis', () => {
     const reads = (await calls(redis, 'hgetall')) - before;
     expect(answers.every((x) => x.status === 200 && x.total === 3_000)).toBe(true);
     // One full read per node and refresh window, not one per request (800 before).
-    expect(reads).toBeLessThanOrEqual(2 * (Math.ceil(took / 250) + 1));
+    expect(reads).toBeLessThanOrEqual(2 * (Math.ceil(took / 250) + 2));
     process.stdout.write(
       `redis list: 800 answers at 3,000 hosts in ${took} ms, ${reads} HGETALL\n`,
     );
@@ -79,7 +79,7 @@ describe('protocol rules on two nodes sharing Redis', () => {
     const host = await b.connect();
     const t1 = Date.now();
     expect((await b.createHost(host, 'Honest')).status).toBe(200);
-    expect(Date.now() - t1).toBeLessThan(500);
+    expect(Date.now() - t1).toBeLessThan(1_000);
   });
 
   it('shows a host created on one node on the other within the refresh window, and drops it at once on its own node', async () => {
