@@ -14,20 +14,22 @@ export type { ClientSocket };
 const ROOT = join(__dirname, '../..');
 
 /** Flags that lift the per-address protocol limits (docs/limits.md). */
-const ONE_ADDRESS_FLAGS = [
-  ['max-hosts-per-address', 'infinity'],
-  ['join-burst-per-address', 'infinity'],
-  ['join-rate-per-address', 'infinity'],
-  ['join-burst-per-group', 'infinity'],
-  ['join-rate-per-group', 'infinity'],
-  ['max-group-members-per-address', 'infinity'],
-  ['message-burst-per-address', 'infinity'],
-  ['message-rate-per-address', 'infinity'],
-  ['inbound-burst-per-address', 'infinity'],
-  ['inbound-rate-per-address', 'infinity'],
-  ['list-bytes-per-address-burst', 'infinity'],
-  ['list-bytes-per-address-rate', 'infinity'],
-].flatMap(([flag, value]) => [`--${flag}`, value]);
+const ONE_ADDRESS_FLAGS: string[] = (
+  [
+    ['max-hosts-per-address', 'infinity'],
+    ['join-burst-per-address', 'infinity'],
+    ['join-rate-per-address', 'infinity'],
+    ['join-burst-per-group', 'infinity'],
+    ['join-rate-per-group', 'infinity'],
+    ['max-group-members-per-address', 'infinity'],
+    ['message-burst-per-address', 'infinity'],
+    ['message-rate-per-address', 'infinity'],
+    ['inbound-burst-per-address', 'infinity'],
+    ['inbound-rate-per-address', 'infinity'],
+    ['list-bytes-per-address-burst', 'infinity'],
+    ['list-bytes-per-address-rate', 'infinity'],
+  ] as [string, string][]
+).flatMap(([flag, value]) => [`--${flag}`, value]);
 
 /** Builds the node script into a temporary directory; `cleanup()` removes it. */
 export function buildNodeScript(): { script: string; cleanup: () => void } {

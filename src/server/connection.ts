@@ -147,7 +147,7 @@ class Connection implements LocalPeer {
   private lists: TokenBucket | undefined;
   private strikes: TokenBucket | undefined;
   /** `message` tokens earned by replying to admitted joins, spent before the buckets. */
-  private credit_ = 0;
+  private earned = 0;
   /** This socket holds one of its address's host slots. */
   private holdsHostSlot = false;
   /** The group this socket is counted in as one of its address's members there. */
@@ -229,7 +229,7 @@ class Connection implements LocalPeer {
   credit(tokens: number): void {
     const { limits } = this.ctx;
     const max = (limits.maxGroupSize + limits.joinReplyCredit) * limits.joinBurstPerGroup;
-    this.credit_ = Math.min(max, this.credit_ + tokens);
+    this.earned = Math.min(max, this.earned + tokens);
   }
 
   /**
@@ -385,7 +385,7 @@ class Connection implements LocalPeer {
       args.length > 1 || typeof args[0] === 'function'
         ? (lastFunction(args) as Ack<MessageAck> | undefined)
         : undefined;
-    if (this.credit_ >= 1) this.credit_ -= 1;
+    if (this.earned >= 1) this.earned -= 1;
     else if (!this.messages.take() || !this.ctx.quotas.messagesByAddress.take(this.address)) {
       this.drop('rate-limited', 'Too many messages; slow down.', ack);
       return;
