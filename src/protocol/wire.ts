@@ -109,9 +109,8 @@ export interface UserDisconnectedPayload {
 /** Events a client sends to the signaling server. */
 export interface ClientToServerEvents {
   'create host': (name: string, ack: (response: CreateHostResponse) => void) => void;
-  'list hosts':
-    | ((ack: (response: ListHostsResponse) => void) => void)
-    | ((request: ListHostsRequest, ack: (response: ListHostsResponse) => void) => void);
+  /** rxpeer's server also takes a {@link ListHostsRequest} before the ack (paging). */
+  'list hosts': (ack: (response: ListHostsResponse) => void) => void;
   message: (message: OutgoingMessage) => void;
 }
 
