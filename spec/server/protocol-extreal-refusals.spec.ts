@@ -16,7 +16,7 @@ import { Harness, emitAck, type ClientSocket } from './helpers.js';
 
 type CreateAck = { status: number; message: string; reason?: string };
 
-/** What the Extreal JS and C# clients conclude from a `create host` answer. */
+/** What the Extreal JS and C# clients conclude from a `create host` answer (ExtrealPeer models the same). */
 const extrealStarted = (response: CreateAck): boolean => response.status !== 409;
 
 /** A backend that can be switched "down" for `create host`. */
@@ -61,7 +61,10 @@ describe('create host refusals seen by Extreal clients and by rxpeer clients', (
   ])(
     'a name that is %s: Extreal gets 409 with the reason, rxpeer gets 400',
     async (_label, name) => {
-      const onExtreal = await extreal().startHost(name);
+      const peer = extreal();
+      const onExtreal = await peer.startHost(name);
+      expect(peer.started).toBe(false);
+      expect(peer.events).toEqual(['start failed']);
       expect(onExtreal).toEqual({
         status: 409,
         message: expect.stringMatching(/^Host name /),
@@ -102,7 +105,9 @@ describe('create host refusals seen by Extreal clients and by rxpeer clients', (
 
   it('the backend down: 409 for Extreal, 503 for rxpeer', async () => {
     state.down = true;
-    const onExtreal = await extreal().startHost('Room');
+    const peer = extreal();
+    const onExtreal = await peer.startHost('Room');
+    expect(peer.events).toEqual(['start failed']);
     expect(onExtreal).toMatchObject({ status: 409, reason: 'unavailable' });
     expect(extrealStarted(onExtreal)).toBe(false);
     expect(await h.createHost(await rxpeer(), 'Room')).toMatchObject({
