@@ -39,8 +39,15 @@ describe('protocol rules on two nodes sharing Redis', () => {
   beforeEach(async () => {
     await run('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
     [a, b] = await Promise.all([
-      Harness.start({ redis: { url: redis.url, listRefreshMs: 250 }, limits: ROOMY_LIMITS }),
-      Harness.start({ redis: { url: redis.url, listRefreshMs: 250 }, limits: ROOMY_LIMITS }),
+      // A generous Redis timeout: this spec is about cost, and runs beside other suites on a busy machine.
+      Harness.start({
+        redis: { url: redis.url, listRefreshMs: 250, timeoutMs: 10_000 },
+        limits: ROOMY_LIMITS,
+      }),
+      Harness.start({
+        redis: { url: redis.url, listRefreshMs: 250, timeoutMs: 10_000 },
+        limits: ROOMY_LIMITS,
+      }),
     ]);
   });
 
@@ -69,7 +76,7 @@ describe('protocol rules on two nodes sharing Redis', () => {
     ).flat();
     const took = Date.now() - t0;
     const reads = (await calls(redis, 'hgetall')) - before;
-    expect(answers.every((x) => x.status === 200 && x.total === 3_000)).toBe(true);
+    expect(answers.filter((x) => !(x.status === 200 && x.total === 3_000))).toEqual([]);
     // One full read per node and refresh window, not one per request (800 before).
     expect(reads).toBeLessThanOrEqual(2 * (Math.ceil(took / 250) + 2));
     process.stdout.write(
@@ -79,7 +86,7 @@ describe('protocol rules on two nodes sharing Redis', () => {
     const host = await b.connect();
     const t1 = Date.now();
     expect((await b.createHost(host, 'Honest')).status).toBe(200);
-    expect(Date.now() - t1).toBeLessThan(1_000);
+    expect(Date.now() - t1).toBeLessThan(2_000);
   });
 
   it('shows a host created on one node on the other within the refresh window, and drops it at once on its own node', async () => {
