@@ -7,7 +7,7 @@
  */
 
 import { DEFAULT_LIMITS, InMemorySignalingState } from '../../src/server/index.js';
-import { Harness, disconnected, emitAck, type ClientSocket } from './helpers.js';
+import { Harness, disconnected, emitAck, waitFor, type ClientSocket } from './helpers.js';
 
 type ListAck = {
   status: number;
@@ -176,5 +176,27 @@ describe('list hosts: a lobby is always answered, answers are bounded', () => {
     });
     await h.leave(hosts[0]!);
     expect((await h.createHost(hosts[max]!, 'One too many')).status).toBe(200);
+  });
+
+  it('frees the host slot of a socket that disconnects while its claim is still running', async () => {
+    let release: () => void = () => undefined;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    class SlowState extends InMemorySignalingState {
+      override async claimHost(socketId: string, name: string, key?: string) {
+        await paused;
+        return super.claimHost(socketId, name, key);
+      }
+    }
+    state = new SlowState();
+    await start({ maxHostsPerAddress: 1 });
+    const first = await h.connect();
+    first.emit('create host', 'Slow', () => undefined);
+    await waitFor(() => h.server.io.of('/').sockets.size === 1);
+    first.disconnect();
+    await waitFor(() => h.server.io.of('/').sockets.size === 0);
+    release();
+    await waitFor(async () => (await h.server.state.size()).hosts === 0);
+    const second = await h.connect();
+    expect((await h.createHost(second, 'Next')).status).toBe(200);
   });
 });

@@ -530,15 +530,9 @@ class Connection implements LocalPeer {
     const { quotas, state, notifier } = this.ctx;
     this.log.info({ reason }, 'disconnect');
     quotas.unregister(this.id);
-    if (this.holdsHostSlot) {
-      this.holdsHostSlot = false;
-      quotas.releaseHost(this.address);
-    }
-    if (this.memberOf !== undefined) {
-      quotas.releaseMember(this.memberOf, this.address);
-      this.memberOf = undefined;
-    }
     this.enqueue('disconnect', async () => {
+      // On the chain: a claim or join still running has settled the slots by now.
+      this.releaseQuotas();
       let departure: Departure;
       try {
         departure = await state.removeSocket(this.id);
@@ -554,5 +548,17 @@ class Connection implements LocalPeer {
       if (departure.kind === 'host') quotas.joinsByGroup.delete(this.id);
       notifier.announce(this.id, departure, this.log);
     });
+  }
+
+  private releaseQuotas(): void {
+    const { quotas } = this.ctx;
+    if (this.holdsHostSlot) {
+      this.holdsHostSlot = false;
+      quotas.releaseHost(this.address);
+    }
+    if (this.memberOf !== undefined) {
+      quotas.releaseMember(this.memberOf, this.address);
+      this.memberOf = undefined;
+    }
   }
 }
