@@ -40,6 +40,7 @@ import {
 import { silentLogger, type Logger } from '../logger.js';
 import { ackTimeout } from '../operators/ackTimeout.js';
 import {
+  CLIENT_HANDSHAKE_AUTH,
   Status,
   parseCreateHostResponse,
   parseListHostsResponse,
@@ -108,6 +109,8 @@ function toSocketOptions(options: PeerSocketOptions = {}): Record<string, unknow
   return {
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
+    // Tells the server this client reads every status (docs/limits.md: Extreal clients get 409 instead).
+    auth: { caps: [...CLIENT_HANDSHAKE_AUTH.caps] },
     ...rest,
     ...(connectionTimeout === undefined ? {} : { timeout: connectionTimeout }),
     autoConnect: false,
