@@ -136,7 +136,7 @@ describe('HTTP side and transport hardening', () => {
     for (const frame of frames) {
       const engine = await openEngine(h.server.url);
       const closed = new Promise<void>((resolve) => engine.once('close', () => resolve()));
-      engine.write('40');
+      engine.write('0');
       engine.write(frame);
       await closed;
     }

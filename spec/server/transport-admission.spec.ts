@@ -80,7 +80,13 @@ describe('admission of new sessions', () => {
     expect(h.server.stats().transport.refusedConnections).toBe(1);
     for (const socket of held) socket.destroy();
     await Promise.all(held.map(tcpClosed));
-    await waitFor(async () => (await raw(h!.server.url, '/healthz')).status === 200);
+    // Room again once the server has seen them go.
+    await waitFor(() =>
+      raw(h!.server.url, '/healthz').then(
+        (response) => response.status === 200,
+        () => false,
+      ),
+    );
   });
 
   it('refuses new work with 503 while the heap is above maxHeapRatio, and /healthz tells', async () => {

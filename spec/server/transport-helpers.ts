@@ -85,14 +85,15 @@ export async function openEngine(url: string): Promise<Manager['engine']> {
 export async function joinNamespace(engine: Manager['engine']): Promise<void> {
   const joined = new Promise<void>((resolve) => {
     const onMessage = (data: unknown): void => {
-      if (typeof data === 'string' && data.startsWith('40')) {
+      if (typeof data === 'string' && data.startsWith('0')) {
         engine.off('message', onMessage);
         resolve();
       }
     };
     engine.on('message', onMessage);
   });
-  engine.write('40');
+  // engine.write() adds engine.io's message type ("4") itself: "0" is Socket.IO's CONNECT.
+  engine.write('0');
   await joined;
 }
 

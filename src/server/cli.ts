@@ -67,6 +67,7 @@ function startFailure(error: unknown, port: number | undefined, host: string | u
       return `no permission to listen on port ${port ?? 3010} (EACCES); use a port above 1023 with --port <n>`;
     case 'EADDRNOTAVAIL':
       return `the address ${host ?? '127.0.0.1'} is not on this machine (EADDRNOTAVAIL); check --host`;
+    case undefined:
     default:
       return message;
   }

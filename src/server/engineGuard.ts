@@ -31,6 +31,8 @@ export interface EngineConnection extends EventEmitter {
   write(data: unknown, options?: unknown, callback?: unknown): unknown;
   readonly transport: {
     readonly name: string;
+    /** The polling transport's pending orderly close, if any. */
+    readonly shouldClose?: (() => void) | null;
     /** The `ws` WebSocket of the websocket transport. */
     readonly socket?: { readonly bufferedAmount?: number; terminate?: () => void };
   };
@@ -59,6 +61,10 @@ export function forceClose(connection: EngineConnection): void {
   const transport = connection.transport;
   const ws = transport.name === 'websocket' ? transport.socket : undefined;
   connection.close(true);
+  // An orderly close already under way (a polling transport waiting for the
+  // client's next poll, for up to 30 s) ignores a second close: finish it now.
+  if (connection.readyState !== 'closed' && typeof transport.shouldClose === 'function')
+    transport.shouldClose();
   ws?.terminate?.();
 }
 
@@ -73,15 +79,15 @@ export interface EngineGuardOptions {
   maxQueuedBytes: number;
   queueDropBytes: number;
   slowReaderTimeoutMs: number;
-  now(): number;
+  now: () => number;
   connectTimeoutMs: number;
   /** `true` once a Socket.IO socket was admitted on the connection. */
-  joined(connection: EngineConnection): boolean;
+  joined: (connection: EngineConnection) => boolean;
   /** The address the connection counts against. */
-  address(connection: EngineConnection): string;
-  onCut(connection: EngineConnection, reason: CutReason, detail: string): void;
+  address: (connection: EngineConnection) => string;
+  onCut: (connection: EngineConnection, reason: CutReason, detail: string) => void;
   /** An event for a connection over the soft cap was dropped. */
-  onDropped(connection: EngineConnection): void;
+  onDropped: (connection: EngineConnection) => void;
 }
 
 /** A Socket.IO EVENT packet ("2…"): something the server pushes, not an answer. */

@@ -69,7 +69,7 @@ export interface GuardedConnection {
 export interface PacketGuardOptions<C extends GuardedConnection> {
   maxEventArgs: number;
   /** Called once per refused packet; the decoder decodes nothing more for that connection. */
-  onRefused(reason: PacketRefusal, detail: string, connection: C | undefined): void;
+  onRefused: (reason: PacketRefusal, detail: string, connection: C | undefined) => void;
 }
 
 /** Why the event packet `packet` must not be dispatched, or `undefined`. */
@@ -117,8 +117,9 @@ export class PacketGuard<C extends GuardedConnection> {
           this.refuse('binary', 'binary data');
           return;
         }
-        const type = data.charCodeAt(0) - 48;
-        if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+        // "5" and "6": BINARY_EVENT and BINARY_ACK.
+        const type = data.charAt(0);
+        if (type === '5' || type === '6') {
           this.refuse('binary', 'binary packet');
           return;
         }

@@ -849,8 +849,8 @@ export async function createSignalingServer(
       closed = true;
       // After the grace period, cut what is still open, WebSocket connections included.
       const forceTimer = setTimeout(() => {
-        for (const client of Object.values((server.engine as unknown as { clients: Record<string, unknown> }).clients)) {
-          const connection = client as unknown as EngineConnection;
+        const engine = server.engine as unknown as { clients: Record<string, EngineConnection> };
+        for (const connection of Object.values(engine.clients)) {
           if (connection.readyState !== 'closed') transport.cut.shutdown += 1;
           forceClose(connection);
         }
