@@ -7,6 +7,7 @@
 
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import {
@@ -208,9 +209,9 @@ describe('rxpeer-signaling bin', () => {
   it('prints its version with --version and exits 0', async () => {
     const result = await runBin(['--version']);
     expect(result.code).toBe(0);
-    const { version } = JSON.parse(
-      await import('node:fs').then((fs) => fs.readFileSync(join(root, 'package.json'), 'utf8')),
-    ) as { version: string };
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(result.stdout.trim()).toBe(version);
   });
 

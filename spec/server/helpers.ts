@@ -34,14 +34,22 @@ export class Harness {
 
   /**
    * Starts a server on a free loopback port. The request limits are raised so
-   * that barriers never hit them; specs of the limits pass their own.
+   * that barriers never hit them, and the per-address ones lifted (every spec
+   * socket comes from 127.0.0.1); specs of the limits pass their own.
    */
   static async start(options: SignalingServerOptions = {}): Promise<Harness> {
     const server = await createSignalingServer({
       port: 0,
       host: '127.0.0.1',
       ...options,
-      limits: { requestBurst: 10_000, requestRate: 10_000, ...options.limits },
+      limits: {
+        requestBurst: 10_000,
+        requestRate: 10_000,
+        // Every spec socket comes from 127.0.0.1.
+        maxClientsPerAddress: Infinity,
+        maxConnectionsPerAddress: Infinity,
+        ...options.limits,
+      },
     });
     return new Harness(server);
   }

@@ -157,6 +157,10 @@ export class EngineGuard {
     connection.on('packetCreate', onPacketCreate);
     connection.on('flush', onFlush);
     connection.once('close', () => {
+      // A polling transport closed while no poll is pending would wait up to
+      // 30 s for one to carry the close packet: nobody needs that packet now.
+      const pending = connection.transport.shouldClose;
+      if (typeof pending === 'function') pending();
       clearTimeout(reaper);
       connection.off('packetCreate', onPacketCreate);
       connection.off('flush', onFlush);

@@ -8,7 +8,8 @@
  *   (Socket.IO spreads them onto the stack: about 70,000 overflow it);
  * - a second CONNECT on one engine.io connection (Socket.IO would open one
  *   more socket per CONNECT, past `maxClients`);
- * - binary packets (the protocol is JSON only);
+ * - a binary packet with more attachments than `maxEventArgs` (the standard
+ *   decoder would keep up to 10 buffers of `maxHttpBufferSize` each);
  * - anything the standard decoder cannot parse.
  *
  * The rule holds for every event name and every framing (polling payloads
@@ -27,8 +28,6 @@ import { Decoder, Encoder, PacketType, type Packet } from 'socket.io-parser';
 export type PacketRefusal =
   /** The standard decoder could not parse it. */
   | 'malformed'
-  /** A binary packet, or binary data outside of one. */
-  | 'binary'
   /** An event whose name is not a string, or is one an emitter or Socket.IO uses itself. */
   | 'reserved-event'
   /** More than `maxEventArgs` arguments. */
@@ -38,7 +37,6 @@ export type PacketRefusal =
 
 export const PACKET_REFUSALS: readonly PacketRefusal[] = [
   'malformed',
-  'binary',
   'reserved-event',
   'too-many-args',
   'extra-connect',
@@ -100,7 +98,7 @@ export class PacketGuard<C extends GuardedConnection> {
     const guard = this;
 
     class GuardedDecoder extends EventEmitter {
-      private readonly inner = new Decoder({ maxAttachments: 1 });
+      private readonly inner = new Decoder({ maxAttachments: maxEventArgs });
       private readonly connection: C | undefined = guard.takeHandoff();
       private connects = 0;
       private refused = false;
@@ -113,16 +111,6 @@ export class PacketGuard<C extends GuardedConnection> {
       /** Socket.IO's client calls this with each engine.io message. */
       add(data: unknown): void {
         if (this.refused) return;
-        if (typeof data !== 'string') {
-          this.refuse('binary', 'binary data');
-          return;
-        }
-        // "5" and "6": BINARY_EVENT and BINARY_ACK.
-        const type = data.charAt(0);
-        if (type === '5' || type === '6') {
-          this.refuse('binary', 'binary packet');
-          return;
-        }
         try {
           this.inner.add(data);
         } catch (error) {
