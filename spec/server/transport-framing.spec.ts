@@ -59,6 +59,8 @@ describe('Socket.IO framing from hostile clients', () => {
       engine.write(frame.slice(1));
       await gone;
       expect(refusedTotal()).toBe(1);
+      // Cut by the guard itself (it knew the connection), not left to Socket.IO.
+      expect(h.server.stats().transport.cut['packet-refused']).toBe(1);
       await alive();
     },
   );
