@@ -24,7 +24,9 @@ describe('admission of new sessions', () => {
     const ws = await rawWebSocket(h.server.url, { Origin: 'http://evil.example' });
     expect(ws.status).toBe('HTTP/1.1 403 Forbidden');
     await ws.closed;
-    const polling = await raw(h.server.url, POLLING, { headers: { Origin: 'http://evil.example' } });
+    const polling = await raw(h.server.url, POLLING, {
+      headers: { Origin: 'http://evil.example' },
+    });
     expect(polling.status).toBe(403);
     const good = await rawWebSocket(h.server.url, { Origin: 'http://good.example' });
     expect(good.status).toBe('HTTP/1.1 101 Switching Protocols');

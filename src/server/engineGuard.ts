@@ -41,11 +41,7 @@ export interface EngineConnection extends EventEmitter {
 
 /** Why the server cut a connection. */
 export type CutReason =
-  | 'queue-full'
-  | 'slow-reader'
-  | 'connect-timeout'
-  | 'packet-refused'
-  | 'shutdown';
+  'queue-full' | 'slow-reader' | 'connect-timeout' | 'packet-refused' | 'shutdown';
 
 export const CUT_REASONS: readonly CutReason[] = [
   'queue-full',
@@ -123,8 +119,7 @@ export class EngineGuard {
     const total = (): number => queued + (connection.transport.socket?.bufferedAmount ?? 0);
     const onPacketCreate = (packet: { data?: unknown }): void => {
       queued += packetBytes(packet);
-      if (total() > maxQueuedBytes)
-        this.cut(connection, 'queue-full', `${total()} bytes queued`);
+      if (total() > maxQueuedBytes) this.cut(connection, 'queue-full', `${total()} bytes queued`);
     };
     // Events pushed to a connection over the soft cap are dropped before they queue.
     const write = connection.write.bind(connection);
@@ -137,7 +132,11 @@ export class EngineGuard {
           overSince ??= at;
           this.options.onDropped(connection);
           if (at - overSince >= slowReaderTimeoutMs)
-            this.cut(connection, 'slow-reader', `over ${queueDropBytes} bytes queued since ${at - overSince} ms`);
+            this.cut(
+              connection,
+              'slow-reader',
+              `over ${queueDropBytes} bytes queued since ${at - overSince} ms`,
+            );
           return connection;
         }
         if (isPushedEvent(data)) overSince = undefined;
