@@ -40,6 +40,8 @@ function ack<T>(socket: Socket, timeoutMs: number, event: string, ...args: unkno
 export class HonestHost {
   /** Members that joined and have not left. */
   readonly members = new Set<string>();
+  /** Members sent an offer whose answer has not come yet (a real client sends `done` only to those). */
+  private readonly offered = new Set<string>();
   /** Why the server disconnected it, if it did. */
   disconnectReason: string | undefined;
   joinsSeen = 0;
@@ -53,14 +55,18 @@ export class HonestHost {
         this.joinsSeen += 1;
         if (this.members.has(m.from)) return;
         socket.emit('message', { type: 'offer', to: m.from, sdp: SDP });
+        this.offered.add(m.from);
         for (const member of this.members)
           socket.emit('message', { type: 'call me', to: member, me: m.from });
         this.members.add(m.from);
-      } else if (m.type === 'answer') {
+      } else if (m.type === 'answer' && this.offered.delete(m.from)) {
         socket.emit('message', { type: 'done', to: m.from });
       }
     });
-    socket.on('user disconnected', (m: { id: string }) => this.members.delete(m.id));
+    socket.on('user disconnected', (m: { id: string }) => {
+      this.members.delete(m.id);
+      this.offered.delete(m.id);
+    });
     socket.on('disconnect', (reason: string) => {
       this.disconnectReason ??= reason;
     });

@@ -51,15 +51,19 @@ const SOURCE_DIR = existsSync(join(__dirname, 'serverChild.ts'))
 const ROOT = join(SOURCE_DIR, '..', '..');
 const CAPTURE_LIMIT = 1 << 20;
 
-let built: { dir: string; file: string } | undefined;
+let built: { dir: string; files: Map<string, string> } | undefined;
 
-/** Bundles the child once per module registry (spec file); {@link cleanupBuild} removes it. */
-function buildChild(): string {
-  if (built !== undefined) return built.file;
-  const dir = mkdtempSync(join(tmpdir(), 'rxpeer-adversarial-'));
-  const file = join(dir, 'serverChild.cjs');
+/**
+ * Bundles `spec/adversarial/<entry>.ts` once per module registry (spec
+ * file); {@link cleanupBuild} removes the bundles.
+ */
+export function buildChild(entry = 'serverChild'): string {
+  built ??= { dir: mkdtempSync(join(tmpdir(), 'rxpeer-adversarial-')), files: new Map() };
+  const known = built.files.get(entry);
+  if (known !== undefined) return known;
+  const file = join(built.dir, `${entry}.cjs`);
   buildSync({
-    entryPoints: [join(SOURCE_DIR, 'serverChild.ts')],
+    entryPoints: [join(SOURCE_DIR, `${entry}.ts`)],
     outfile: file,
     bundle: true,
     platform: 'node',
@@ -69,9 +73,15 @@ function buildChild(): string {
     sourcemap: 'inline',
     logLevel: 'warning',
   });
-  built = { dir, file };
+  built.files.set(entry, file);
   return file;
 }
+
+/** The environment children need to load packages from the bundles' directory. */
+export const childEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  NODE_PATH: join(ROOT, 'node_modules'),
+});
 
 /** Removes the bundled child (call in afterAll). */
 export function cleanupBuild(): void {
