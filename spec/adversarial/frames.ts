@@ -618,6 +618,8 @@ export function* sessions(
   perSession: number,
   ids: readonly string[] = [],
   maxBytes = 900_000,
+  /** Inputs for which this returns false are not sent (the soak uses it to look past crashes already known). */
+  keep: (input: Input) => boolean = () => true,
 ): Generator<Session> {
   const rng = new Rng(seed);
   let made = 0;
@@ -635,6 +637,7 @@ export function* sessions(
     let last: Input | undefined;
     while (inputs.length + (last === undefined ? 0 : 1) < count) {
       const input = generateInput(rng, ids);
+      if (!keep(input)) continue;
       const size = inputBytes(input);
       if (bytes + size > maxBytes) break;
       if (survivable(input)) inputs.push(input);

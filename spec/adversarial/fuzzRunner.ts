@@ -32,6 +32,8 @@ export interface FuzzOptions {
   agent?: Agent;
   /** Called after each session. */
   progress?: (sent: number) => void;
+  /** See {@link sessions}: inputs to leave out. */
+  keep?: (input: Input) => boolean;
   /** Stop when this returns true (besides a dead server). */
   shouldStop?: () => boolean;
 }
@@ -129,7 +131,14 @@ export function sendSession(
 
 export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise<FuzzOutcome> {
   const started = Date.now();
-  const source = sessions(options.seed, options.total, options.perSession, options.ids ?? []);
+  const source = sessions(
+    options.seed,
+    options.total,
+    options.perSession,
+    options.ids ?? [],
+    undefined,
+    options.keep,
+  );
   const inFlight = new Set<Session>();
   /** Sessions finished last, newest first: a crash can be reported after its session ended. */
   const recent: Session[] = [];

@@ -32,6 +32,8 @@ export interface ServerProcess {
   errorLogs(): string[];
   /** Heap after full GCs. */
   memory(): Promise<ChildMemory>;
+  /** Writes a heap snapshot (after GC) to `path` (an investigation aid). */
+  snapshot(path: string): Promise<string>;
   /** `GET /healthz`: status and parsed body. */
   health(): Promise<{ status: number; body: Record<string, unknown> }>;
   /**
@@ -143,7 +145,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       resolve(exit);
     }),
   );
-  const pending = new Map<number, (memory: ChildMemory) => void>();
+  const pending = new Map<number, (answer: ChildMemory | string) => void>();
   let nextId = 1;
 
   const url = await new Promise<string>((resolve, reject) => {
@@ -167,31 +169,36 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       }
       const waiter = pending.get(message.id);
       pending.delete(message.id);
-      waiter?.(message.result);
+      if ('result' in message) waiter?.(message.result);
+      else if ('file' in message) waiter?.(message.file);
     });
   });
   const port = Number(new URL(url).port);
 
-  const memory = (): Promise<ChildMemory> => {
+  const ask = <T extends ChildMemory | string>(
+    request: { cmd: 'memory' } | { cmd: 'snapshot'; path: string },
+    timeoutMs = 30_000,
+  ): Promise<T> => {
     if (exit !== undefined)
       return Promise.reject(new Error(`server exited: ${JSON.stringify(exit)}`));
     const id = nextId++;
-    return new Promise<ChildMemory>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new Error('server child did not report its memory within 30 s'));
-      }, 30_000);
+        reject(new Error(`server child did not answer "${request.cmd}" within ${timeoutMs} ms`));
+      }, timeoutMs);
       void exited.then(() => {
         clearTimeout(timer);
         reject(new Error('server child exited'));
       });
-      pending.set(id, (m) => {
+      pending.set(id, (answer) => {
         clearTimeout(timer);
-        resolve(m);
+        resolve(answer as T);
       });
-      child.send({ id, cmd: 'memory' } satisfies ChildRequest);
+      child.send({ id, ...request } satisfies ChildRequest);
     });
   };
+  const memory = (): Promise<ChildMemory> => ask<ChildMemory>({ cmd: 'memory' });
 
   const health = (): Promise<{ status: number; body: Record<string, unknown> }> =>
     new Promise((resolve, reject) => {
@@ -229,6 +236,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     stderr: () => stderr,
     errorLogs: () => [...errorLines],
     memory,
+    snapshot: (path: string) => ask<string>({ cmd: 'snapshot', path }, 300_000),
     health,
     problems() {
       const found: string[] = [];
