@@ -62,6 +62,7 @@ const MEASURED = [
   'connects:5:2000',
   'sink:websocket:2',
   'sink:polling:2',
+  'sink:slow-websocket:2',
   'list-non-readers:1000:20',
   'join-flood:120',
   'squat:1000',

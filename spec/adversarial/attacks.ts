@@ -273,10 +273,13 @@ export function manyConnects(connections: number, perConnection: number): Attack
  * never GETs), A relays 60 KB offers to B as fast as the rate limit lets it.
  * `observed.sinkDropped` counts sinks the server disconnected.
  */
-export function nonReaderSink(kind: 'websocket' | 'polling', pairs = 2): Attack {
+export function nonReaderSink(kind: 'websocket' | 'polling' | 'slow-websocket', pairs = 2): Attack {
   return {
     id: `sink:${kind}:${pairs}`,
-    name: `relay to a ${kind} client that stops reading (${pairs} pairs)`,
+    name:
+      kind === 'slow-websocket'
+        ? `relay to a WebSocket client that reads slowly (${pairs} pairs)`
+        : `relay to a ${kind} client that stops reading (${pairs} pairs)`,
     heapGrowthMiB: 64,
     async start(ctx) {
       const observed = counters();
@@ -290,13 +293,14 @@ export function nonReaderSink(kind: 'websocket' | 'polling', pairs = 2): Attack 
         host.ws.send([eventPacket(['create host', `sink ${p} ${Date.now()}`], nextAck())]);
         await created;
         let sinkId: string;
-        if (kind === 'websocket') {
+        if (kind !== 'polling') {
           const sink = await connectWs(ctx.port);
           sinkId = sink.id;
           cleanups.push(() => sink.ws.terminate());
           sink.ws.send([messagePacket({ type: 'join', to: host.id })]);
           await host.ws.next((t) => t.includes('"join"'), 5_000);
-          sink.ws.stopReading();
+          if (kind === 'websocket') sink.ws.stopReading();
+          else sink.ws.readSlowly();
         } else {
           const sink = await PollingClient.open(ctx.port, false);
           cleanups.push(() => sink.close());
@@ -488,7 +492,14 @@ export function attackById(id: string): Attack {
     case 'connects':
       return manyConnects(n[0] ?? 1, n[1] ?? 1000);
     case 'sink':
-      return nonReaderSink(rest[0] === 'polling' ? 'polling' : 'websocket', n[1] ?? 2);
+      return nonReaderSink(
+        rest[0] === 'polling'
+          ? 'polling'
+          : rest[0] === 'slow-websocket'
+            ? 'slow-websocket'
+            : 'websocket',
+        n[1] ?? 2,
+      );
     case 'list-non-readers':
       return listHostsToNonReaders(n[0] ?? 1000, n[1] ?? 20);
     case 'join-flood':

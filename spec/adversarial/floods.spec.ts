@@ -11,7 +11,7 @@ import { FLOODS } from './attacks';
 import { runAttack, summaryLine } from './scenario';
 import { cleanupBuild } from './serverProcess';
 
-jest.setTimeout(90_000);
+jest.setTimeout(150_000);
 
 describe('floods of every event from one address', () => {
   let arena: Arena | undefined;

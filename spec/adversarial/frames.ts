@@ -662,3 +662,82 @@ export function describeInput(input: Input, max = 300): string {
     })
     .join(' + ');
 }
+
+/** A hostile HTTP request to the server's engine.io path (or next to it). */
+export interface HttpInput {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+const QUERY_PARTS = [
+  'EIO=4',
+  'EIO=3',
+  'EIO=5',
+  'EIO=',
+  'EIO=4&EIO=3',
+  'transport=polling',
+  'transport=websocket',
+  'transport=xhr',
+  'transport=',
+  'transport=polling&transport=websocket',
+  'sid=',
+  'sid=AAAAAAAAAAAAAAAAAAAA',
+  'sid=%00',
+  'b64=1',
+  'j=0',
+  't=' + 'x'.repeat(8),
+  '__proto__=1',
+  'constructor[prototype]=1',
+  'x=' + 'y'.repeat(4_000),
+] as const;
+
+/** A random HTTP request (seeded): methods, paths, query strings, headers and bodies an attacker would try. */
+export function httpInput(rng: Rng): HttpInput {
+  const base = rng.weighted<string>([
+    [8, '/socket.io/'],
+    [1, '/socket.io'],
+    [1, '/socket.io/../healthz'],
+    [1, '/healthz'],
+    [1, '/%2e%2e/'],
+    [1, `/${randomString(rng, 8).replace(/[^\x21-\x7e]/g, '_')}`],
+  ]);
+  const parts = Array.from({ length: rng.range(0, 4) }, () => rng.pick(QUERY_PARTS));
+  if (rng.chance(0.7)) parts.unshift('EIO=4', 'transport=polling');
+  const method = rng.weighted<string>([
+    [5, 'GET'],
+    [4, 'POST'],
+    [1, 'OPTIONS'],
+    [1, 'HEAD'],
+    [1, 'PUT'],
+    [1, 'DELETE'],
+    [1, 'PATCH'],
+  ]);
+  const headers: Record<string, string> = {};
+  if (rng.chance(0.3))
+    headers['Content-Type'] = rng.pick([
+      'application/octet-stream',
+      'text/plain',
+      'application/json',
+      'multipart/form-data; boundary=x',
+      '',
+      'x/y; charset=utf-7',
+    ]);
+  if (rng.chance(0.2))
+    headers.Origin = rng.pick(['null', 'http://evil.example', 'file://', 'http://127.0.0.1:1']);
+  if (rng.chance(0.1)) headers['X-Long'] = 'z'.repeat(rng.pick([100, 8_000, 20_000]));
+  if (rng.chance(0.1)) headers.Cookie = `io=${randomString(rng, 20).replace(/[^\x21-\x7e]/g, '_')}`;
+  const body =
+    method === 'POST' || method === 'PUT'
+      ? rng.chance(0.5)
+        ? generateInput(rng).frames.map(pollingText).join('\x1e')
+        : randomString(rng, 200)
+      : undefined;
+  return {
+    method,
+    path: `${base}?${parts.join('&')}`,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  };
+}

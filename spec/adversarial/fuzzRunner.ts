@@ -4,8 +4,16 @@
  * the server died. Shared by the fuzz specs and soak/adversarial.ts.
  */
 import type { Agent } from 'node:http';
-import { describeInput, pollingText, sessions, type Input, type Session } from './frames';
-import { PollingClient, RawWebSocket } from './rawClients';
+import {
+  describeInput,
+  httpInput,
+  pollingText,
+  Rng,
+  sessions,
+  type Input,
+  type Session,
+} from './frames';
+import { httpRequest, PollingClient, RawWebSocket } from './rawClients';
 
 export type Transport = 'polling' | 'websocket';
 
@@ -42,6 +50,8 @@ export interface FuzzOutcome {
   /** Inputs sent. */
   sent: number;
   sessions: number;
+  /** Hostile HTTP requests sent besides the sessions (polling only). */
+  httpRequests: number;
   durationMs: number;
   /** Sessions in flight or just finished when the server died (the culprit is among them, most likely). */
   suspects: Session[];
@@ -149,6 +159,22 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   let suspects: Session[] = [];
   let stop = false;
 
+  // Over polling, every tenth session is followed by hostile HTTP requests (their own seeded stream).
+  const httpRng = new Rng(options.seed ^ 0x48545450);
+  let httpRequests = 0;
+  const hostileHttp = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) {
+      const input = httpInput(httpRng);
+      httpRequests += 1;
+      await httpRequest(target.port, input.path, {
+        method: input.method,
+        headers: input.headers,
+        ...(input.body === undefined ? {} : { body: input.body }),
+        timeoutMs: 5_000,
+      }).catch(() => undefined);
+    }
+  };
+
   const worker = async (): Promise<void> => {
     for (;;) {
       if (stop || target.exit !== undefined || options.shouldStop?.() === true) return;
@@ -170,6 +196,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
         stop = true;
         return;
       }
+      if (options.transport === 'polling' && count % 10 === 9) await hostileHttp();
       inFlight.delete(session);
       recent.unshift(session);
       if (recent.length > 2 * options.concurrency) recent.pop();
@@ -184,6 +211,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   return {
     sent,
     sessions: count,
+    httpRequests,
     durationMs: Date.now() - started,
     suspects,
     clientErrors,

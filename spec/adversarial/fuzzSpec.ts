@@ -41,7 +41,7 @@ export function describeFuzz(transport: Transport, fixedSeed: number, defaultInp
       });
       // eslint-disable-next-line no-console
       console.log(
-        `fuzz ${transport}: seed ${seed} (RXPEER_FUZZ_SEED=${seed} to replay), ${outcome.sent} inputs in ${outcome.sessions} connections, ${(outcome.durationMs / 1000).toFixed(1)} s, client errors ${outcome.clientErrors}${outcome.firstClientErrors.length > 0 ? ` (${outcome.firstClientErrors.join('; ')})` : ''}`,
+        `fuzz ${transport}: seed ${seed} (RXPEER_FUZZ_SEED=${seed} to replay), ${outcome.sent} inputs in ${outcome.sessions} connections (+${outcome.httpRequests} hostile HTTP requests), ${(outcome.durationMs / 1000).toFixed(1)} s, client errors ${outcome.clientErrors}${outcome.firstClientErrors.length > 0 ? ` (${outcome.firstClientErrors.join('; ')})` : ''}`,
       );
       const crash =
         a.server.exit === undefined ? '' : await crashReport(transport, seed, outcome, a.server);

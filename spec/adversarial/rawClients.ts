@@ -297,6 +297,17 @@ export class RawWebSocket {
     }, every);
   }
 
+  /** Reads in short bursts (10 ms every 500 ms): a slow reader rather than a dead one. */
+  readSlowly(): void {
+    const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    socket?.pause();
+    this.blindPongs ??= setInterval(() => {
+      if (!this.isOpen) return;
+      socket?.resume();
+      setTimeout(() => socket?.pause(), 10).unref();
+    }, 500);
+  }
+
   /** Closes at once (TCP destroyed); resolves when closed. */
   async terminate(): Promise<void> {
     if (this.blindPongs !== undefined) clearInterval(this.blindPongs);

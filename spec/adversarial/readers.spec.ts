@@ -40,6 +40,13 @@ describe('clients that stop reading', () => {
     },
   );
 
+  it('bounds what it queues for a WebSocket client that reads slowly, and serves honest users meanwhile', async () => {
+    const result = await runAttack(arena!, nonReaderSink('slow-websocket', 2));
+    // eslint-disable-next-line no-console
+    console.log(summaryLine(result));
+    expect(result.failures).toEqual([]);
+  });
+
   it('keeps list hosts answers to sockets that do not read within its heap bound', async () => {
     const result = await runAttack(arena!, listHostsToNonReaders(1_000, 20));
     // eslint-disable-next-line no-console
