@@ -31,7 +31,7 @@ import {
   type Arena,
 } from '../spec/adversarial/arena';
 import { FLOODS, attackById } from '../spec/adversarial/attacks';
-import type { Input } from '../spec/adversarial/frames';
+import { isKnownCrash, type Input } from '../spec/adversarial/frames';
 import { runFuzz, type Transport } from '../spec/adversarial/fuzzRunner';
 import { createAgent } from '../spec/adversarial/rawClients';
 import { runAttack, summaryLine, type AttackResult } from '../spec/adversarial/scenario';
@@ -78,16 +78,6 @@ function signature(stderr: string): string {
   return `${error.trim()} ${at.trim()}`.slice(0, 300);
 }
 
-/** Inputs of the crashes already filed in issue 12 (defects 1 and 2). */
-function knownCrash(input: Input): boolean {
-  return input.frames.some(
-    (f) =>
-      typeof f === 'string' &&
-      (/^4[25][^[]*\[\s*"error"/.test(f) ||
-        (f.length > 20_000 && /^4[25][^[]*\[[^,]*(,0){10000}/.test(f))),
-  );
-}
-
 async function fuzz(): Promise<{ ok: boolean; summary: Record<string, unknown> }> {
   const total = Number(values.inputs);
   const chunk = Number(values.chunk);
@@ -112,7 +102,7 @@ async function fuzz(): Promise<{ ok: boolean; summary: Record<string, unknown> }
         concurrency: 4,
         ids: [arena.host.id],
         agent,
-        ...(values['skip-known'] ? { keep: (input: Input) => !knownCrash(input) } : {}),
+        ...(values['skip-known'] ? { keep: (input: Input) => !isKnownCrash(input) } : {}),
       });
       sent += outcome.sent;
       if (arena.server.exit !== undefined || arena.server.stderr().trim() !== '') {
