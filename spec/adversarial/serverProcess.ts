@@ -28,6 +28,10 @@ export interface ServerProcess {
   readonly exited: Promise<Exit>;
   /** Everything written to stderr (the first MiB). */
   stderr(): string;
+  /** Everything written to stdout (the first MiB). */
+  stdout(): string;
+  /** Closes this side of the child's stdout pipe, as a log shipper that went away (its writes then fail with EPIPE). */
+  closeStdout(): void;
   /** Log lines at level error or fatal (pino levels ≥ 50). */
   errorLogs(): string[];
   /** Heap after full GCs. */
@@ -234,6 +238,8 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     },
     exited,
     stderr: () => stderr,
+    stdout: () => stdout,
+    closeStdout: () => child.stdout!.destroy(),
     errorLogs: () => [...errorLines],
     memory,
     snapshot: (path: string) => ask<string>({ cmd: 'snapshot', path }, 300_000),
