@@ -33,7 +33,7 @@ import {
 import { FLOODS, attackById } from '../spec/adversarial/attacks';
 import { isKnownCrash, type Input } from '../spec/adversarial/frames';
 import { runFuzz, type Transport } from '../spec/adversarial/fuzzRunner';
-import { createAgent } from '../spec/adversarial/rawClients';
+import { createAgent, useLocalAddress } from '../spec/adversarial/rawClients';
 import { runAttack, summaryLine, type AttackResult } from '../spec/adversarial/scenario';
 import { cleanupBuild } from '../spec/adversarial/serverProcess';
 
@@ -84,6 +84,8 @@ async function fuzz(): Promise<{ ok: boolean; summary: Record<string, unknown> }
   const seed =
     values.seed === 'random' ? Math.floor(Math.random() * 2 ** 32) : Number(values.seed) >>> 0;
   log(`adversarial fuzz: seed ${seed}, ${total} inputs, chunks of ${chunk}`);
+  // The fuzzer connects from 127.0.0.3; the honest checks from 127.0.0.1.
+  useLocalAddress('127.0.0.3');
   const crashes = new Map<string, { count: number; report: string }>();
   let arena: Arena = await openArena();
   const agent = createAgent(8);

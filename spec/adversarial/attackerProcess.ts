@@ -18,7 +18,11 @@ export async function startAttacker(
   const child = fork(buildChild('attackerChild'), [], {
     execArgv: ['--enable-source-maps', '--max-old-space-size=1024'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: childEnv(),
+    // Attackers connect from 127.0.0.2, honest clients from 127.0.0.1 (see rawClients.useLocalAddress).
+    env: {
+      ...childEnv(),
+      RXPEER_ATTACKER_ADDRESS: process.env.RXPEER_ATTACKER_ADDRESS ?? '127.0.0.2',
+    },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const next = (timeoutMs: number): Promise<AttackerReply> =>
@@ -60,7 +64,9 @@ export async function startAttacker(
       child.send({ cmd: 'stop' } satisfies AttackerRequest);
       try {
         const answer = await stopped;
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+        clearTimeout(timer);
         if (child.exitCode === null) await kill();
         return 'observed' in answer ? answer.observed : {};
       } catch {

@@ -197,6 +197,9 @@ export const MANY_SOCKETS: Attack = {
         } else bump(observed, 'refused', 1);
       }
     }
+    // A server may also accept and then close what is over its limit.
+    await sleep(1_000);
+    bump(observed, 'closedByServer', held.filter((ws) => !ws.isOpen).length);
     return {
       observed,
       async stop() {

@@ -9,8 +9,17 @@ import { closeArena, openArena, recoveryFailures, socketsAtMost, type Arena } fr
 import { COLLIDING_NAMES, type Input } from './frames';
 import { sendSession, type Transport } from './fuzzRunner';
 import { honestJoin } from './honest';
-import { createAgent, eventPacket, PollingClient, RawWebSocket } from './rawClients';
+import {
+  createAgent,
+  eventPacket,
+  PollingClient,
+  RawWebSocket,
+  useLocalAddress,
+} from './rawClients';
 import { cleanupBuild } from './serverProcess';
+
+// Hostile clients connect from 127.0.0.2; honest ones from 127.0.0.1.
+useLocalAddress('127.0.0.2');
 
 jest.setTimeout(120_000);
 

@@ -9,7 +9,7 @@
 import { closeArena, crashReport, openArena, recoveryFailures, type Arena } from './arena';
 import { isKnownCrash, seedFromEnv } from './frames';
 import { runFuzz, type Transport } from './fuzzRunner';
-import { createAgent } from './rawClients';
+import { createAgent, useLocalAddress } from './rawClients';
 import { cleanupBuild } from './serverProcess';
 
 export function describeFuzz(transport: Transport, fixedSeed: number, defaultInputs: number): void {
@@ -19,6 +19,8 @@ export function describeFuzz(transport: Transport, fixedSeed: number, defaultInp
   const skipKnown = process.env.RXPEER_FUZZ_SKIP_KNOWN === '1';
 
   describe(`frame-level fuzzing over ${transport}`, () => {
+    // The fuzzer connects from 127.0.0.3; the honest checks from 127.0.0.1.
+    useLocalAddress('127.0.0.3');
     let arena: Arena | undefined;
     const agent = createAgent(8);
 

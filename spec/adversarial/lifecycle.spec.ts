@@ -8,8 +8,11 @@
  */
 import { connect, type Socket } from 'node:net';
 import { connectWs, nextAck } from './attacks';
-import { eventPacket, messagePacket } from './rawClients';
+import { eventPacket, messagePacket, useLocalAddress } from './rawClients';
 import { cleanupBuild, startServerProcess, type ServerProcess } from './serverProcess';
+
+// Hostile clients connect from 127.0.0.2; honest ones from 127.0.0.1.
+useLocalAddress('127.0.0.2');
 
 jest.setTimeout(90_000);
 
@@ -67,7 +70,7 @@ describe('the process under hostile conditions', () => {
     /** Opens a connection, sends `head`, then one byte of `drip` per second; resolves with the seconds until the server closed it. */
     const slow = (head: string, drip: string, limitS: number): Promise<number> =>
       new Promise((resolve) => {
-        const socket: Socket = connect(port, '127.0.0.1');
+        const socket: Socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
         const t0 = Date.now();
         let i = 0;
         const timer = setInterval(() => {

@@ -10,6 +10,22 @@ import WebSocket from 'ws';
 
 export const SEPARATOR = '\x1e';
 
+/**
+ * The loopback address hostile clients connect from. Honest clients (socket.io-client)
+ * connect from 127.0.0.1; attackers from another address of 127.0.0.0/8, so that a
+ * server's per-address limits can tell them apart, as they would on a real network.
+ */
+let localAddress: string | undefined;
+
+/** Makes every raw client of this process connect from `address` (e.g. `127.0.0.2`). */
+export function useLocalAddress(address: string | undefined): void {
+  localAddress = address;
+}
+
+/** The address of {@link useLocalAddress}, or `RXPEER_ATTACKER_ADDRESS`. */
+export const attackerAddress = (): string | undefined =>
+  localAddress ?? process.env.RXPEER_ATTACKER_ADDRESS;
+
 export interface Handshake {
   sid: string;
   pingInterval: number;
@@ -65,6 +81,11 @@ export function httpRequest(
         path,
         method: options.method ?? 'GET',
         agent: options.agent ?? false,
+        ...(options.agent === undefined || options.agent === false
+          ? attackerAddress() === undefined
+            ? {}
+            : { localAddress: attackerAddress() }
+          : {}),
         headers: {
           ...(options.body === undefined
             ? {}
@@ -217,9 +238,11 @@ export class RawWebSocket {
 
   static open(port: number, options: WsOptions = {}): Promise<RawWebSocket> {
     return new Promise((resolve, reject) => {
+      const address = attackerAddress();
       const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, {
         headers: options.headers,
         handshakeTimeout: 10_000,
+        ...(address === undefined ? {} : { localAddress: address }),
       });
       ws.on('error', (error) => {
         reject(error);
