@@ -26,7 +26,8 @@ export type RxpeerErrorCode =
   | 'PEER_GONE'
   | 'MESSAGE_TOO_LARGE'
   | 'CANDIDATE_BUFFER_FULL'
-  | 'IDENTITY_REFUSED';
+  | 'IDENTITY_REFUSED'
+  | 'STATE_UNAVAILABLE';
 
 export type ErrorContext = Readonly<Record<string, unknown>>;
 

@@ -4,6 +4,7 @@
  * parsing, the environment names and `--help`.
  */
 
+import { RxpeerError } from '../errors.js';
 import { parseArgs } from 'node:util';
 import type { Level } from 'pino';
 import {
@@ -15,10 +16,9 @@ import {
 import type { SignalingServerOptions } from './signalingServer.js';
 
 /** A setting that cannot be used; the command exits with code 2. */
-export class ConfigError extends Error {
+export class ConfigError extends RxpeerError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('INVALID_CONFIG', message);
   }
 }
 

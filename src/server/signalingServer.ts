@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { pino, type Level, type Logger as PinoLogger } from 'pino';
 import { Server, type ServerOptions } from 'socket.io';
-import { describe } from '../errors.js';
+import { RxpeerError, describe } from '../errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/wire.js';
 import { handleConnection } from './connection.js';
 import { HostPages } from './hostList.js';
@@ -91,10 +91,9 @@ export interface SignalingServerOptions {
 }
 
 /** Thrown by {@link createSignalingServer} for an option that cannot work. */
-export class SignalingConfigError extends Error {
+export class SignalingConfigError extends RxpeerError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SignalingConfigError';
+    super('INVALID_CONFIG', message);
   }
 }
 
@@ -179,7 +178,7 @@ export async function createSignalingServer(
     );
   if (options.staticDir !== undefined) checkStaticDir(options.staticDir);
   if (options.redis !== undefined && (options.state !== undefined || options.adapter !== undefined))
-    throw new TypeError(
+    throw new SignalingConfigError(
       'The "redis" option brings its own state and adapter; pass neither with it.',
     );
   const cluster: RedisCluster | undefined =
