@@ -118,6 +118,10 @@ const stdout = {
     }
     return process.stdout.write(text);
   },
+  // The CLI guards its output streams against EPIPE through their 'error' event.
+  on(event: 'error', listener: (error: Error) => void): void {
+    process.stdout.on(event, listener);
+  },
 };
 
 void main(process.argv.slice(2), process.env, { stdout, stderr: process.stderr }).then((code) => {
