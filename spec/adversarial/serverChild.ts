@@ -105,7 +105,9 @@ process.on('message', (request: ChildRequest) => {
 // The IPC channel keeps the process alive; the parent ends it with SIGTERM.
 let finished = false;
 process.on('disconnect', () => {
-  if (!finished) process.kill(process.pid, 'SIGTERM');
+  // Only while the CLI still waits for its signal: once a shutdown has begun (its
+  // handler is gone), a second SIGTERM would kill the process mid-close.
+  if (!finished && process.listenerCount('SIGTERM') > 0) process.kill(process.pid, 'SIGTERM');
 });
 
 let announced = false;
