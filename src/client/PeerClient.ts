@@ -45,6 +45,7 @@ import {
 } from '../protocol/wire.js';
 import { connected$, disconnect$, request$, socketEvent$, type SignalingSocket } from '../streams/signaling.js';
 import { Session, type SessionRole } from './session.js';
+import { iceRestartPolicy, type IceRestartPolicy, type PeerPhaseChange } from './link.js';
 import type {
   ClientEvent,
   PcCloseHook,
@@ -162,6 +163,9 @@ export class PeerClient {
   readonly pcClose$: Observable<string>;
   /** Hook failures, failed negotiation steps, bad messages, start failures. */
   readonly errors$: Observable<RxpeerError>;
+  /** Each change of a pair's phase (connecting, connected, reconnecting, closed) with its ICE restart count. An event stream. */
+  readonly peerPhase$: Observable<PeerPhaseChange>;
+  private readonly iceRestart: IceRestartPolicy;
 
   constructor(
     private readonly config: PeerClientConfig,
@@ -176,6 +180,7 @@ export class PeerClient {
     this.heartbeatInterval = config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
     this.heartbeatTimeout = config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
     this.pairTimeout = config.pairTimeout ?? DEFAULT_PAIR_TIMEOUT;
+    this.iceRestart = iceRestartPolicy(config);
     assertDuration(this.vanillaIceTimeout, 'config.vanillaIceTimeout');
     assertDuration(this.p2pTimeout, 'config.p2pTimeout');
     assertDuration(this.requestTimeout, 'config.requestTimeout');
@@ -201,6 +206,7 @@ export class PeerClient {
     this.pcClose$ = on('pcClose').pipe(map((e) => e.id));
     this.errors$ = on('error').pipe(map((e) => e.error));
     this.peers$ = this.peersSubject$.asObservable();
+    this.peerPhase$ = on('peerPhase').pipe(map(({ id, phase, restarts }) => ({ id, phase, restarts })));
   }
 
   // -------------------------------------------------------------------------
@@ -475,6 +481,7 @@ export class PeerClient {
       heartbeatInterval: this.heartbeatInterval,
       heartbeatTimeout: this.heartbeatTimeout,
       pairTimeout: this.pairTimeout,
+      iceRestart: this.iceRestart,
       reconnection:
         this.config.socketOptions?.reconnection === false
           ? undefined

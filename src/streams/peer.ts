@@ -52,15 +52,18 @@ export const iceConnectionState$ = (pc: PeerConnection): Observable<RTCIceConnec
 export const connectionState$ = (pc: PeerConnection): Observable<RTCPeerConnectionState> =>
   state$(pc, 'connectionstatechange', () => pc.connectionState);
 
+export const signalingState$ = (pc: PeerConnection): Observable<RTCSignalingState> =>
+  state$(pc, 'signalingstatechange', () => pc.signalingState);
+
 /** Local candidates as they are gathered; `null` marks the end of gathering. */
 export function localCandidate$(pc: PeerConnection): Observable<RTCIceCandidate | null> {
   return event$(pc, 'icecandidate').pipe(map((event) => (event as RTCPeerConnectionIceEvent).candidate ?? null));
 }
 
-/** Creates an offer and sets it as the local description. */
-export const createAndSetOffer$ = (pc: PeerConnection): Observable<void> =>
+/** Creates an offer (an ICE restart with `iceRestart`) and sets it as the local description. */
+export const createAndSetOffer$ = (pc: PeerConnection, options?: RTCOfferOptions): Observable<void> =>
   defer(async () => {
-    const offer = await pc.createOffer();
+    const offer = await (options === undefined ? pc.createOffer() : pc.createOffer(options));
     await pc.setLocalDescription(offer);
   });
 
