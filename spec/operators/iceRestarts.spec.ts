@@ -22,49 +22,65 @@ describe('iceRestarts', () => {
   it('restarts after the grace, then every interval, and gives up after max restarts', () => {
     scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
       const health = hot('u--d--------------------', h);
-      expectObservable(health.pipe(iceRestarts(options, scheduler))).toBe('-----1----2----(g|)', steps);
+      expectObservable(health.pipe(iceRestarts(options, scheduler))).toBe(
+        '-----1----2----(g|)',
+        steps,
+      );
       expectSubscriptions(health.subscriptions).toBe('^--------------!');
     });
   });
 
   it('does nothing when the link is back within the grace', () => {
     scheduler.run(({ hot, expectObservable }) => {
-      expectObservable(hot('u--d-u------------', h).pipe(iceRestarts(options, scheduler))).toBe('------------------', steps);
+      expectObservable(hot('u--d-u------------', h).pipe(iceRestarts(options, scheduler))).toBe(
+        '------------------',
+        steps,
+      );
     });
   });
 
   it('reports the link recovered after one restart, and starts over on the next trouble', () => {
     scheduler.run(({ hot, expectObservable }) => {
-      expectObservable(hot('u--d----u---d---------------', h).pipe(iceRestarts(options, scheduler))).toBe('-----1--r-----1----2----(g|)', steps);
+      expectObservable(
+        hot('u--d----u---d---------------', h).pipe(iceRestarts(options, scheduler)),
+      ).toBe('-----1--r-----1----2----(g|)', steps);
     });
   });
 
   it('restarts at once when ICE fails, also in the middle of the grace', () => {
     scheduler.run(({ hot, expectObservable }) => {
-      expectObservable(hot('u-f-----u', h).pipe(iceRestarts({ grace: 2, interval: 10, max: 2 }, scheduler))).toBe('--1-----r', steps);
-      expectObservable(hot('u-d-f---u', h).pipe(iceRestarts({ grace: 3, interval: 10, max: 2 }, scheduler))).toBe('----1---r', steps);
+      expectObservable(
+        hot('u-f-----u', h).pipe(iceRestarts({ grace: 2, interval: 10, max: 2 }, scheduler)),
+      ).toBe('--1-----r', steps);
+      expectObservable(
+        hot('u-d-f---u', h).pipe(iceRestarts({ grace: 3, interval: 10, max: 2 }, scheduler)),
+      ).toBe('----1---r', steps);
     });
   });
 
   it('never restarts more often than once per interval, even on a link that flaps', () => {
     scheduler.run(({ hot, expectObservable }) => {
       // failed → restart; up; failed again right away: the next restart waits for the interval.
-      expectObservable(hot('f-u-f-u-f-----u', h).pipe(iceRestarts(options, scheduler))).toBe('1-r--1r---1---r', steps);
-    });
-  });
-
-  it('ignores further trouble while restarting (down, failed, down do not add restarts)', () => {
-    scheduler.run(({ hot, expectObservable }) => {
-      expectObservable(hot('u-d-f-d-f-d-f-u', h).pipe(iceRestarts({ grace: 1, interval: 5, max: 3 }, scheduler))).toBe(
-        '---1----2----3T',
+      expectObservable(hot('f-u-f-u-f-----u', h).pipe(iceRestarts(options, scheduler))).toBe(
+        '1-r--1r---1---r',
         steps,
       );
     });
   });
 
+  it('ignores further trouble while restarting (down, failed, down do not add restarts)', () => {
+    scheduler.run(({ hot, expectObservable }) => {
+      expectObservable(
+        hot('u-d-f-d-f-d-f-u', h).pipe(iceRestarts({ grace: 1, interval: 5, max: 3 }, scheduler)),
+      ).toBe('---1----2----3T', steps);
+    });
+  });
+
   it('gives up at once after the first wait when max is 0', () => {
     scheduler.run(({ hot, expectObservable }) => {
-      expectObservable(hot('u-f-', h).pipe(iceRestarts({ grace: 2, interval: 5, max: 0 }, scheduler))).toBe('--(g|)', steps);
+      expectObservable(
+        hot('u-f-', h).pipe(iceRestarts({ grace: 2, interval: 5, max: 0 }, scheduler)),
+      ).toBe('--(g|)', steps);
     });
   });
 

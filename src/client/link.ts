@@ -49,17 +49,30 @@ export function linkHealth(ice: RTCIceConnectionState, heard: boolean): LinkHeal
 
 function checkDuration(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`${name} must be a finite number of milliseconds >= 0, got ${String(value)}`);
+    throw new TypeError(
+      `${name} must be a finite number of milliseconds >= 0, got ${String(value)}`,
+    );
   }
   return value;
 }
 
 /** The ICE restart policy from a client's config, defaults filled in and checked (`TypeError`). */
-export function iceRestartPolicy(config: { iceRestartGrace?: number; iceRestartInterval?: number; maxIceRestarts?: number }): IceRestartPolicy {
-  const grace = checkDuration(config.iceRestartGrace ?? DEFAULT_ICE_RESTART.grace, 'config.iceRestartGrace');
-  const interval = checkDuration(config.iceRestartInterval ?? DEFAULT_ICE_RESTART.interval, 'config.iceRestartInterval');
+export function iceRestartPolicy(config: {
+  iceRestartGrace?: number;
+  iceRestartInterval?: number;
+  maxIceRestarts?: number;
+}): IceRestartPolicy {
+  const grace = checkDuration(
+    config.iceRestartGrace ?? DEFAULT_ICE_RESTART.grace,
+    'config.iceRestartGrace',
+  );
+  const interval = checkDuration(
+    config.iceRestartInterval ?? DEFAULT_ICE_RESTART.interval,
+    'config.iceRestartInterval',
+  );
   if (interval === 0) throw new TypeError('config.iceRestartInterval must be > 0');
   const max = config.maxIceRestarts ?? DEFAULT_ICE_RESTART.max;
-  if (!Number.isInteger(max) || max < 0) throw new TypeError(`config.maxIceRestarts must be an integer >= 0, got ${String(max)}`);
+  if (!Number.isInteger(max) || max < 0)
+    throw new TypeError(`config.maxIceRestarts must be an integer >= 0, got ${String(max)}`);
   return { grace, interval, max };
 }

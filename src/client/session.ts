@@ -82,7 +82,6 @@ import {
   localCandidate$,
   localSdp,
   setRemoteDescription$,
-  signalingState$,
   type PeerConnection,
 } from '../streams/peer.js';
 import { disconnect$, messages$, request$, sendAcked$, socketEvent$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
@@ -168,6 +167,8 @@ interface PeerEntry {
   /** Answering side: the offering side's SDP session id and ICE ufrag (a restart changes the ufrag, never the session). */
   remoteSession?: string;
   remoteUfrag?: string;
+  /** Offering side: something changed while an offer was out; offer again once it is answered. */
+  renegotiateAfterAnswer?: boolean;
 }
 
 /** Bounds on candidates buffered for peers that have no connection yet. */
@@ -532,6 +533,7 @@ export class Session {
               entry.negotiated = true;
               this.send({ type: 'done', to: peer });
             }),
+            concatMap(() => (entry.renegotiateAfterAnswer === true && entry.rxpeer ? this.renegotiate$(entry, false, []) : EMPTY)),
           ),
         );
       case 'bye':
@@ -741,25 +743,22 @@ export class Session {
       }
       return EMPTY;
     }
-    const ready$ = defer(() =>
-      restart || pc.signalingState === 'stable'
-        ? of(undefined)
-        : signalingState$(pc).pipe(
-            filter((state) => state === 'stable'),
-            take(1),
-            timeout({ first: this.restartPolicy.interval, with: () => of(undefined), scheduler: this.ctx.scheduler }),
-          ),
-    );
-    const work$ = ready$.pipe(
-      concatMap(() => {
-        for (const kind of kinds) this.makeRoomFor(pc, kind);
-        if (restart) {
-          entry.state = { ...entry.state, restarts: entry.state.restarts + 1 };
-          this.setPhase(entry, 'reconnecting');
-          this.log.info('restarting ICE', { id, restarts: entry.state.restarts });
-        }
-        return createAndSetOffer$(pc, restart ? { iceRestart: true } : undefined);
-      }),
+    for (const kind of kinds) this.makeRoomFor(pc, kind);
+    if (!restart && pc.signalingState !== 'stable') {
+      // An offer is out: negotiate again once its answer is in (waiting here would hold up the
+      // answer itself, queued behind this command).
+      entry.renegotiateAfterAnswer = true;
+      return EMPTY;
+    }
+    entry.renegotiateAfterAnswer = false;
+    const work$ = defer(() => {
+      if (restart) {
+        entry.state = { ...entry.state, restarts: entry.state.restarts + 1 };
+        this.setPhase(entry, 'reconnecting');
+        this.log.info('restarting ICE', { id, restarts: entry.state.restarts });
+      }
+      return createAndSetOffer$(pc, restart ? { iceRestart: true } : undefined);
+    }).pipe(
       concatMap(() => this.sdpToSend$(pc, entry.mode, 'offer', id)),
       tap((sdp) => this.signal(entry, { type: 'offer', sdp })),
     );

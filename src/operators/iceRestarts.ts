@@ -31,7 +31,10 @@ import { assertDuration } from './validate.js';
 export type LinkHealth = 'up' | 'down' | 'failed';
 
 /** What to do about a link: restart ICE (attempt 1…max), it is back, or give up. */
-export type RestartStep = { kind: 'restart'; attempt: number } | { kind: 'recovered'; restarts: number } | { kind: 'giveUp' };
+export type RestartStep =
+  | { kind: 'restart'; attempt: number }
+  | { kind: 'recovered'; restarts: number }
+  | { kind: 'giveUp' };
 
 export interface IceRestartOptions {
   /** How long a `down` link may stay down before the first restart (ms); `failed` does not wait. */
@@ -67,12 +70,16 @@ export interface IceRestartOptions {
  * @example
  * health$.pipe(iceRestarts({ grace: 2000, interval: 5000, max: 3 })).subscribe(step => …);
  */
-export function iceRestarts(options: IceRestartOptions, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<LinkHealth, RestartStep> {
+export function iceRestarts(
+  options: IceRestartOptions,
+  scheduler: SchedulerLike = asyncScheduler,
+): OperatorFunction<LinkHealth, RestartStep> {
   const { grace, interval, max } = options;
   assertDuration(grace, 'grace');
   assertDuration(interval, 'interval');
   if (interval === 0) throw new TypeError('interval must be > 0');
-  if (!Number.isInteger(max) || max < 0) throw new TypeError(`max must be a non-negative integer, got ${String(max)}`);
+  if (!Number.isInteger(max) || max < 0)
+    throw new TypeError(`max must be a non-negative integer, got ${String(max)}`);
   return (source) =>
     defer(() => {
       let lastRestart = Number.NEGATIVE_INFINITY;
@@ -84,7 +91,16 @@ export function iceRestarts(options: IceRestartOptions, scheduler: SchedulerLike
         defer(() => timer(Math.max(ms, lastRestart + interval - scheduler.now(), 0), scheduler));
       const period = (first: LinkHealth): Observable<RestartStep> => {
         let restarts = 0;
-        const firstWait$ = first === 'failed' ? spaced(0) : race(spaced(grace), failed$.pipe(take(1), concatMap(() => spaced(0))));
+        const firstWait$ =
+          first === 'failed'
+            ? spaced(0)
+            : race(
+                spaced(grace),
+                failed$.pipe(
+                  take(1),
+                  concatMap(() => spaced(0)),
+                ),
+              );
         const plan$ = concat(
           firstWait$.pipe(take(1), ignoreElements()),
           range(1, max).pipe(
