@@ -9,7 +9,15 @@
 import { PeerClient } from '../../src/client/PeerClient';
 import { createSignalingServer, type SignalingServer } from '../../src/server';
 import { createPeerConnection } from '../helpers/engine';
-import { buildPeerScript, createNetnsLink, cutOnce, lostMessages, startHealPair, type HealPair, type NetnsLink } from '../helpers/netns';
+import {
+  buildPeerScript,
+  createNetnsLink,
+  cutOnce,
+  lostMessages,
+  startHealPair,
+  type HealPair,
+  type NetnsLink,
+} from '../helpers/netns';
 
 jest.setTimeout(120_000);
 
@@ -26,10 +34,12 @@ describe('links cut in network namespaces (real server, real engine, member in i
   afterAll(() => build.remove());
 
   afterEach(async () => {
-    if (process.env.HEAL_DEBUG === '1') process.stderr.write(`member events: ${JSON.stringify(pair?.peer.events)}\n`);
+    if (process.env.HEAL_DEBUG === '1')
+      process.stderr.write(`member events: ${JSON.stringify(pair?.peer.events)}\n`);
     const t = Date.now();
     const lap = (what: string): void => {
-      if (process.env.HEAL_DEBUG === '1') process.stderr.write(`${what} after ${Date.now() - t} ms\n`);
+      if (process.env.HEAL_DEBUG === '1')
+        process.stderr.write(`${what} after ${Date.now() - t} ms\n`);
     };
     await pair?.peer.quit();
     lap('member quit');
@@ -46,9 +56,16 @@ describe('links cut in network namespaces (real server, real engine, member in i
     link = undefined;
   });
 
-  async function setUp(limits?: { pingIntervalMs: number; pingTimeoutMs: number }): Promise<HealPair> {
+  async function setUp(limits?: {
+    pingIntervalMs: number;
+    pingTimeoutMs: number;
+  }): Promise<HealPair> {
     link = createNetnsLink();
-    server = await createSignalingServer({ port: 0, host: link.nearAddress, ...(limits === undefined ? {} : { limits }) });
+    server = await createSignalingServer({
+      port: 0,
+      host: link.nearAddress,
+      ...(limits === undefined ? {} : { limits }),
+    });
     const url = `http://${link.nearAddress}:${String(server.port)}`;
     host = new PeerClient({ url }, { createPeerConnection });
     pair = await startHealPair(link, build.script, url, host);
@@ -69,7 +86,11 @@ describe('links cut in network namespaces (real server, real engine, member in i
     const p = await setUp();
     const result = await cutOnce(p, link!, 10_000);
     process.stderr.write(`10 s cut: ${JSON.stringify(result)}\n`);
-    expect(result).toMatchObject({ sameConnection: true, hostSawLeave: false, peerSawLeave: false });
+    expect(result).toMatchObject({
+      sameConnection: true,
+      hostSawLeave: false,
+      peerSawLeave: false,
+    });
     expect(result.hostPhases).toEqual(['reconnecting', 'connected']);
     expect(result.restarts).toBeGreaterThanOrEqual(1);
     expect(result.peerPhases.at(-1) ?? 'connected').toBe('connected');
@@ -78,15 +99,18 @@ describe('links cut in network namespaces (real server, real engine, member in i
 
   // Longer than the grace plus every restart (≈ 2 + 3 × 5 s after the link is seen down): the pair
   // is given up and made anew. Soak-only (≈ 1 min): HEAL_SOAK=1 npm test -- spec/e2e/heal-linkcut.spec.ts
-  (process.env.HEAL_SOAK === '1' ? it : it.skip)('a 30 s cut: restarts run out; the pair is closed and made anew once the link is back', async () => {
-    const p = await setUp();
-    const result = await cutOnce(p, link!, 30_000, 60_000);
-    process.stderr.write(`30 s cut: ${JSON.stringify(result)}\n`);
-    expect(result.sameConnection).toBe(false);
-    expect(result.hostSawLeave).toBe(true);
-    expect(result.restarts).toBeGreaterThanOrEqual(0);
-    expect(result.recoveredMs).toBeDefined();
-  });
+  (process.env.HEAL_SOAK === '1' ? it : it.skip)(
+    'a 30 s cut: restarts run out; the pair is closed and made anew once the link is back',
+    async () => {
+      const p = await setUp();
+      const result = await cutOnce(p, link!, 30_000, 60_000);
+      process.stderr.write(`30 s cut: ${JSON.stringify(result)}\n`);
+      expect(result.sameConnection).toBe(false);
+      expect(result.hostSawLeave).toBe(true);
+      expect(result.restarts).toBeGreaterThanOrEqual(0);
+      expect(result.recoveredMs).toBeDefined();
+    },
+  );
 
   it("the member's address changes: signaling drops, the host sees it leave, and it comes back on a new connection", async () => {
     // Fast server pings, so that the member's dead socket is noticed in seconds instead of 45 s.
@@ -100,7 +124,8 @@ describe('links cut in network namespaces (real server, real engine, member in i
     const creates = p.receiver.pcCreates;
     const t0 = Date.now();
     const mark = (what: string): void => {
-      if (process.env.HEAL_DEBUG === '1') process.stderr.write(`${what} at +${Date.now() - t0} ms\n`);
+      if (process.env.HEAL_DEBUG === '1')
+        process.stderr.write(`${what} at +${Date.now() - t0} ms\n`);
     };
     link!.moveFar();
     expect(await left).toBe(p.peerId);
@@ -109,7 +134,10 @@ describe('links cut in network namespaces (real server, real engine, member in i
     await p.peer.next((e) => e.ev === 'pcCreate', 60_000);
     mark('member made a new connection');
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no message on the new connection within 30 s')), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error('no message on the new connection within 30 s')),
+        30_000,
+      );
       const sub = p.receiver.message$.subscribe(() => {
         if (p.receiver.pcCreates <= creates) return;
         clearTimeout(timer);

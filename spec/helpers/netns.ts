@@ -26,7 +26,11 @@ import { APP_CHANNEL } from './netnsApp';
 
 export { APP_CHANNEL };
 
-const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/** The repository (a bundled copy, as the soak runs it, says where with RXPEER_ROOT). */
+const root = process.env.RXPEER_ROOT ?? join(__dirname, '../..');
+
+const ip = (...args: string[]): string =>
+  execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 let made = 0;
 
@@ -103,7 +107,7 @@ export function createNetnsLink(): NetnsLink {
     spawnNode(args) {
       return spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], {
         stdio: ['pipe', 'pipe', 'inherit'],
-        env: { ...process.env, NODE_PATH: join(__dirname, '../../node_modules') },
+        env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
       });
     },
     close() {
@@ -124,14 +128,14 @@ export function buildPeerScript(): { script: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rxpeer-heal-'));
   const script = join(dir, 'netnsPeer.cjs');
   buildSync({
-    entryPoints: [join(__dirname, 'netnsPeer.ts')],
+    entryPoints: [join(root, 'spec/helpers/netnsPeer.ts')],
     outfile: script,
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: ['@roamhq/wrtc'],
-    nodePaths: [join(__dirname, '../../node_modules')],
+    nodePaths: [join(root, 'node_modules')],
     logLevel: 'warning',
   });
   return { script, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -156,7 +160,10 @@ export class PeerProcess {
         this.buffer = this.buffer.slice(newline + 1);
         newline = this.buffer.indexOf('\n');
         try {
-          const event = { ...(JSON.parse(line) as Record<string, unknown>), at: Date.now() } as PeerEvent;
+          const event = {
+            ...(JSON.parse(line) as Record<string, unknown>),
+            at: Date.now(),
+          } as PeerEvent;
           this.events.push(event);
           this.events$.next(event);
         } catch {
@@ -173,7 +180,11 @@ export class PeerProcess {
       this.events$.pipe(
         filter(predicate),
         take(1),
-        timeout({ first: ms, with: () => Promise.reject(new Error(`the member process sent no matching event within ${ms} ms`)) }),
+        timeout({
+          first: ms,
+          with: () =>
+            Promise.reject(new Error(`the member process sent no matching event within ${ms} ms`)),
+        }),
       ),
     );
   }
@@ -187,7 +198,10 @@ export class PeerProcess {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.command('quit');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exited, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    await Promise.race([
+      this.exited,
+      new Promise((resolve) => (timer = setTimeout(resolve, 5000))),
+    ]);
     clearTimeout(timer);
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGKILL');
@@ -207,7 +221,11 @@ export class AppReceiver {
     this.message$ = this.messages.asObservable();
     host.addPcCreateHook((_id, _isOffer, pc) => {
       this.pcCreates += 1;
-      const channel = pc.createDataChannel(APP_CHANNEL.label, { negotiated: true, id: APP_CHANNEL.id, ordered: true });
+      const channel = pc.createDataChannel(APP_CHANNEL.label, {
+        negotiated: true,
+        id: APP_CHANNEL.id,
+        ordered: true,
+      });
       channel.addEventListener('message', (event) => {
         const n = Number((event as MessageEvent).data);
         this.received.add(n);
@@ -252,7 +270,9 @@ export async function startHealPair(
   await host.startHost('heal');
   const hostId = await started;
   const peer = new PeerProcess(link.spawnNode([script, url, hostId, JSON.stringify(peerConfig)]));
-  const peerId = String((await peer.next((e) => e.ev === 'started' || e.ev === 'startFailed', 20_000)).id);
+  const peerId = String(
+    (await peer.next((e) => e.ev === 'started' || e.ev === 'startFailed', 20_000)).id,
+  );
   await firstValueFrom(
     host.peers$.pipe(
       filter((m) => m.get(peerId)?.phase === 'connected' && m.get(peerId)?.rtt !== undefined),
@@ -284,7 +304,12 @@ export interface CutResult {
  * Cuts the link for `cutMs`, restores it, and waits up to `recoverWithinMs`
  * for messages to flow again and the host to see the pair connected.
  */
-export async function cutOnce(pair: HealPair, link: NetnsLink, cutMs: number, recoverWithinMs = 60_000): Promise<CutResult> {
+export async function cutOnce(
+  pair: HealPair,
+  link: NetnsLink,
+  cutMs: number,
+  recoverWithinMs = 60_000,
+): Promise<CutResult> {
   const { host, peer, peerId, receiver } = pair;
   await firstValueFrom(receiver.message$.pipe(timeout(10_000)));
   const creates = receiver.pcCreates;
@@ -320,13 +345,18 @@ export async function cutOnce(pair: HealPair, link: NetnsLink, cutMs: number, re
         .filter((e) => e.ev === 'phase')
         .at(-1)?.phase as string | undefined;
     if (recoveredMs !== undefined && peerPhaseNow() === 'reconnecting') {
-      await peer.next((e) => e.ev === 'phase' && e.phase !== 'reconnecting', recoverWithinMs).catch(() => undefined);
+      await peer
+        .next((e) => e.ev === 'phase' && e.phase !== 'reconnecting', recoverWithinMs)
+        .catch(() => undefined);
     }
     const peerEvents = peer.events.slice(firstEvent);
-    const restarts = ((await firstValueFrom(host.peers$)).get(peerId)?.restarts ?? restartsBefore) - restartsBefore;
+    const restarts =
+      ((await firstValueFrom(host.peers$)).get(peerId)?.restarts ?? restartsBefore) -
+      restartsBefore;
     return {
       cutMs,
-      sameConnection: recoveredMs !== undefined && receiver.pcCreates === creates && hostLeaves.length === 0,
+      sameConnection:
+        recoveredMs !== undefined && receiver.pcCreates === creates && hostLeaves.length === 0,
       ...(recoveredMs === undefined ? {} : { recoveredMs }),
       hostPhases,
       peerPhases: peerEvents.filter((e) => e.ev === 'phase').map((e) => String(e.phase)),
@@ -342,13 +372,20 @@ export async function cutOnce(pair: HealPair, link: NetnsLink, cutMs: number, re
 }
 
 /** Stops the member's sender and returns how many of its messages never arrived (waits up to `ms` for the tail). */
-export async function lostMessages(pair: HealPair, ms = 15_000): Promise<{ sent: number; lost: number }> {
+export async function lostMessages(
+  pair: HealPair,
+  ms = 15_000,
+): Promise<{ sent: number; lost: number }> {
   const reply = pair.peer.next((e) => e.ev === 'sent', 5000);
   pair.peer.command('stop');
   const sent = Number((await reply).count);
   const deadline = Date.now() + ms;
   while (pair.receiver.missing(sent) > 0 && Date.now() < deadline) {
-    await firstValueFrom(pair.receiver.message$.pipe(timeout({ first: Math.max(1, deadline - Date.now()), with: () => [0] })));
+    await firstValueFrom(
+      pair.receiver.message$.pipe(
+        timeout({ first: Math.max(1, deadline - Date.now()), with: () => [0] }),
+      ),
+    );
   }
   return { sent, lost: pair.receiver.missing(sent) };
 }

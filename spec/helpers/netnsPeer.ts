@@ -32,13 +32,19 @@ function main(): void {
   let ticker: NodeJS.Timeout | undefined;
 
   client.addPcCreateHook((id, _isOffer, pc) => {
-    channel = pc.createDataChannel(APP_CHANNEL.label, { negotiated: true, id: APP_CHANNEL.id, ordered: true });
+    channel = pc.createDataChannel(APP_CHANNEL.label, {
+      negotiated: true,
+      id: APP_CHANNEL.id,
+      ordered: true,
+    });
     out({ ev: 'pcCreate', id });
   });
   client.started$.subscribe((id) => out({ ev: 'started', id }));
   client.peerPhase$.subscribe((change) => out({ ev: 'phase', ...change }));
   client.userDisconnecting$.subscribe((id) => out({ ev: 'leave', id }));
-  client.errors$.subscribe((error) => out({ ev: 'error', code: error.code, message: error.message }));
+  client.errors$.subscribe((error) =>
+    out({ ev: 'error', code: error.code, message: error.message }),
+  );
   client.startFailed$.subscribe(() => out({ ev: 'startFailed' }));
   client.disconnected$.subscribe((reason) => out({ ev: 'disconnected', reason }));
   client.reconnected$.subscribe((id) => out({ ev: 'reconnected', id }));

@@ -229,6 +229,12 @@ export class Session {
    */
   private readonly claims = new Map<string, string>();
   private readonly hints = new Map<string, { was: string; caps: readonly Capability[] }>();
+  /**
+   * Remote SDP session ids of connections closed here, per peer (a few
+   * each): an offer or answer from one of them is late (it waited in a
+   * stalled TCP stream through a cut) and must not build or answer anything.
+   */
+  private readonly closedSessions = new Map<string, string[]>();
   /** Offering side: renegotiations of a pair since it was last connected. */
   private readonly iceRetries = new Map<string, number>();
   private readonly internal$ = new Subject<PeerCommand>();
@@ -489,6 +495,10 @@ export class Session {
 
   /** A negotiation message from `peer`, through the server or over the control channel. */
   private onMessage$(peer: string, entry: PeerEntry | undefined, message: SignalMessage): Observable<unknown> {
+    if ((message.type === 'offer' || message.type === 'answer') && this.isLate(peer, entry, message.type, message.sdp)) {
+      this.log.info('dropped a late description from a connection closed or renegotiated before', { type: message.type, from: peer });
+      return EMPTY;
+    }
     switch (message.type) {
       case 'join':
         if (entry !== undefined) {
@@ -531,6 +541,7 @@ export class Session {
               // `done` ends the first negotiation only; renegotiations are between the two peers.
               if (entry.negotiated) return;
               entry.negotiated = true;
+              entry.remoteSession = sdpSessionId(message.sdp);
               this.send({ type: 'done', to: peer });
             }),
             concatMap(() => (entry.renegotiateAfterAnswer === true && entry.rxpeer ? this.renegotiate$(entry, false, []) : EMPTY)),
@@ -698,6 +709,28 @@ export class Session {
     }
     if (message.type === 'candidate') this.send({ type: 'candidate', to: entry.id, candidate: message.candidate });
     else this.send({ type: message.type, to: entry.id, sdp: message.sdp, caps: this.caps });
+  }
+
+  /**
+   * A description from a connection this side already closed, or an answer
+   * for a negotiated connection that comes from another one.
+   */
+  private isLate(peer: string, entry: PeerEntry | undefined, type: 'offer' | 'answer', sdp: string): boolean {
+    const session = sdpSessionId(sdp);
+    if (session === undefined) return false;
+    if (this.closedSessions.get(peer)?.includes(session) === true && entry?.remoteSession !== session) return true;
+    return type === 'answer' && entry?.negotiated === true && entry.remoteSession !== undefined && entry.remoteSession !== session;
+  }
+
+  /** Remembers the remote session of a connection being closed (bounded: a few per peer, 64 peers). */
+  private rememberClosed(entry: PeerEntry): void {
+    if (entry.remoteSession === undefined) return;
+    const list = this.closedSessions.get(entry.id) ?? [];
+    list.push(entry.remoteSession);
+    if (list.length > 4) list.shift();
+    this.closedSessions.delete(entry.id);
+    this.closedSessions.set(entry.id, list);
+    if (this.closedSessions.size > 64) this.closedSessions.delete(this.closedSessions.keys().next().value as string);
   }
 
   /** Answering side: an offer from the same connection as the first one (same SDP session) renegotiates it. */
@@ -1201,6 +1234,7 @@ export class Session {
       if (entry === undefined) return EMPTY;
       // Shown once as `closed`, then gone from `peers$`.
       this.setPhase(entry, 'closed');
+      this.rememberClosed(entry);
       this.registry.delete(id);
       this.early.delete(id);
       this.iceRetries.delete(id);
