@@ -169,6 +169,8 @@ interface PeerEntry {
   remoteUfrag?: string;
   /** Offering side: something changed while an offer was out; offer again once it is answered. */
   renegotiateAfterAnswer?: boolean;
+  /** The app changed the connection after the first negotiation, before the peer was known as rxpeer. */
+  renegotiateWhenKnown?: boolean;
 }
 
 /** Bounds on candidates buffered for peers that have no connection yet. */
@@ -787,7 +789,8 @@ export class Session {
     const work$ = defer(() => {
       if (restart) {
         entry.state = { ...entry.state, restarts: entry.state.restarts + 1 };
-        this.setPhase(entry, 'reconnecting');
+        if (entry.state.phase === 'reconnecting') this.publishPeers();
+        else this.setPhase(entry, 'reconnecting');
         this.log.info('restarting ICE', { id, restarts: entry.state.restarts });
       }
       return createAndSetOffer$(pc, restart ? { iceRestart: true } : undefined);
@@ -939,7 +942,13 @@ export class Session {
         // An rxpeer peer (it speaks here): a broken link is restarted instead of closed (issue 17).
         const heal$ = received$.pipe(
           take(1),
-          switchMap(() => this.heal$(entry, received$)),
+          switchMap(() => {
+            const held$: Observable<PeerCommand> =
+              entry.renegotiateWhenKnown === true
+                ? of({ kind: 'renegotiate', peer: id, pc, restart: false, kinds: entry.isOffer ? [] : this.unsentKinds(pc) })
+                : EMPTY;
+            return merge(held$, this.heal$(entry, received$));
+          }),
         );
         const rtt$ = heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
           tap((rtt) => {
@@ -986,7 +995,11 @@ export class Session {
   private negotiationNeeded$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id } = entry;
     return event$(pc, 'negotiationneeded').pipe(
-      filter(() => entry.negotiated && entry.rxpeer),
+      filter(() => {
+        if (!entry.negotiated) return false; // the first negotiation is still going on and takes it in
+        if (!entry.rxpeer) entry.renegotiateWhenKnown = true; // decided once the peer speaks on the control channel
+        return entry.rxpeer;
+      }),
       map(
         (): PeerCommand => ({ kind: 'renegotiate', peer: id, pc, restart: false, kinds: entry.isOffer ? [] : this.unsentKinds(pc) }),
       ),
