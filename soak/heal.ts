@@ -14,6 +14,7 @@ import wrtc from '@roamhq/wrtc';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PeerClient } from '../src/client/PeerClient';
+import { createLogger, type LogFields } from '../src/logger';
 import { createSignalingServer, type SignalingServer } from '../src/server';
 import {
   buildPeerScript,
@@ -47,6 +48,12 @@ const quantile = (sorted: number[], q: number): number | undefined =>
     ? undefined
     : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
+/** Why the host closed pairs (its info log's `user disconnecting` lines), for the runs that did not heal. */
+const closeReasons: string[] = [];
+const hostLogger = createLogger('host', 'info', (_level, _ns, message, fields?: LogFields) => {
+  if (message === 'user disconnecting') closeReasons.push(String(fields?.reason));
+});
+
 interface Rig {
   link: NetnsLink;
   server: SignalingServer;
@@ -70,8 +77,8 @@ async function unrig(r: Rig): Promise<void> {
   await r.pair.peer.quit();
   await r.host.dispose();
   r.server.httpServer.closeAllConnections();
-  r.link.close();
   await r.server.close();
+  r.link.close();
 }
 
 interface Series {
@@ -95,11 +102,14 @@ async function series(script: string, cutMs: number): Promise<Series> {
   let r = await rig(script);
   try {
     for (let i = 0; i < runs; i += 1) {
+      closeReasons.length = 0;
       const result = await cutOnce(r.pair, r.link, cutMs, 90_000);
       results.push(result);
       process.stderr.write(
         `cut ${cutMs} ms run ${i + 1}/${runs}: ${result.sameConnection ? 'same connection' : 'NEW connection or leave'}, ` +
-          `back after ${result.recoveredMs ?? '∞'} ms, restarts ${result.restarts}, host ${result.hostPhases.join('→')}\n`,
+          `back after ${result.recoveredMs ?? '∞'} ms, restarts ${result.restarts}, host ${result.hostPhases.join('→')}` +
+          (closeReasons.length > 0 ? `, host closed: ${closeReasons.join('; ')}` : '') +
+          '\n',
       );
       if (!result.sameConnection) {
         // The member came back under another id, or not at all: count this pair's losses, start over.

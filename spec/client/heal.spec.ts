@@ -160,6 +160,9 @@ describe('link helpers and control frames', () => {
     expect(linkHealth('disconnected', true)).toBe('down');
     expect(linkHealth('checking', true)).toBe('down');
     expect(linkHealth('failed', true)).toBe('failed');
+    // Heard within two heartbeats: the path works, whatever ICE says (an ICE restart still being answered).
+    expect(linkHealth('checking', true, true)).toBe('up');
+    expect(linkHealth('disconnected', false, true)).toBe('up');
   });
 
   it('parses the renegotiation frames and refuses malformed or oversized ones', () => {

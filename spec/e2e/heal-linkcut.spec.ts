@@ -47,9 +47,9 @@ describe('links cut in network namespaces (real server, real engine, member in i
     lap('host disposed');
     // A socket from an address the member no longer has stays half-open; the server would wait for it.
     server?.httpServer.closeAllConnections();
-    link?.close();
     await server?.close();
     lap('server closed');
+    link?.close();
     pair = undefined;
     host = undefined;
     server = undefined;

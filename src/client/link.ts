@@ -41,8 +41,15 @@ export function sdpIceUfrag(sdp: string): string | undefined {
   return match?.[1];
 }
 
-/** Link health from ICE and the heartbeat. */
-export function linkHealth(ice: RTCIceConnectionState, heard: boolean): LinkHealth {
+/**
+ * Link health from ICE and the heartbeat. A control message within the last
+ * two heartbeats (`fresh`) proves the path end to end (it came over this
+ * connection's own DTLS and SCTP), whatever ICE reports: after an ICE restart
+ * whose answer is still on its way, ICE may read `checking` while the old
+ * path carries everything again.
+ */
+export function linkHealth(ice: RTCIceConnectionState, heard: boolean, fresh = false): LinkHealth {
+  if (fresh) return 'up';
   if (ice === 'failed') return 'failed';
   return (ice === 'connected' || ice === 'completed') && heard ? 'up' : 'down';
 }

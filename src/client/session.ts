@@ -854,7 +854,15 @@ export class Session {
       switchMap(() => timer(heartbeatTimeout, scheduler).pipe(map(() => false), startWith(true))),
       distinctUntilChanged(),
     );
-    const health$ = combineLatest([iceConnectionState$(pc), heard$]).pipe(map(([ice, heard]) => linkHealth(ice, heard)));
+    // Fresh: heard within two heartbeats.
+    const fresh$ = received$.pipe(
+      startWith(undefined),
+      switchMap(() => timer(2 * this.ctx.heartbeatInterval, scheduler).pipe(map(() => false), startWith(true))),
+      distinctUntilChanged(),
+    );
+    const health$ = combineLatest([iceConnectionState$(pc), heard$, fresh$]).pipe(
+      map(([ice, heard, fresh]) => linkHealth(ice, heard, fresh)),
+    );
     return health$.pipe(
       iceRestarts(entry.isOffer ? policy : { ...policy, max: policy.max + 1 }, scheduler),
       map((step): PeerCommand => ({ kind: 'heal', peer: id, pc, step })),
