@@ -103,7 +103,14 @@ async function series(script: string, cutMs: number): Promise<Series> {
   try {
     for (let i = 0; i < runs; i += 1) {
       closeReasons.length = 0;
-      const result = await cutOnce(r.pair, r.link, cutMs, 90_000);
+      let result: CutResult;
+      try {
+        result = await cutOnce(r.pair, r.link, cutMs, 90_000);
+      } catch (error) {
+        // Messages never flowed again (or not before the cut): a failed run, counted as such.
+        process.stderr.write(`cut ${cutMs} ms run ${i + 1}: ${error instanceof Error ? error.message : String(error)}\n`);
+        result = { cutMs, sameConnection: false, hostPhases: [], peerPhases: [], restarts: 0, hostSawLeave: true, peerSawLeave: true };
+      }
       results.push(result);
       process.stderr.write(
         `cut ${cutMs} ms run ${i + 1}/${runs}: ${result.sameConnection ? 'same connection' : 'NEW connection or leave'}, ` +
@@ -113,7 +120,7 @@ async function series(script: string, cutMs: number): Promise<Series> {
       );
       if (!result.sameConnection) {
         // The member came back under another id, or not at all: count this pair's losses, start over.
-        const tally = await lostMessages(r.pair);
+        const tally = await lostMessages(r.pair).catch(() => ({ sent: 0, lost: 0 }));
         sent += tally.sent;
         lost += tally.lost;
         await unrig(r);
