@@ -50,8 +50,13 @@ const quantile = (sorted: number[], q: number): number | undefined =>
 
 /** Why the host closed pairs (its info log's `user disconnecting` lines), for the runs that did not heal. */
 const closeReasons: string[] = [];
-const hostLogger = createLogger('host', 'info', (_level, _ns, message, fields?: LogFields) => {
+/** The host's info log of the current run, printed when a run does not heal (HEAL_LOG=1). */
+const runLog: string[] = [];
+const hostLogger = createLogger('host', 'info', (_level, ns, message, fields?: LogFields) => {
   if (message === 'user disconnecting') closeReasons.push(String(fields?.reason));
+  runLog.push(
+    `${new Date().toISOString().slice(11, 23)} ${ns} ${message} ${JSON.stringify(fields ?? {})}`,
+  );
 });
 
 interface Rig {
@@ -66,7 +71,7 @@ async function rig(script: string): Promise<Rig> {
   const server = await createSignalingServer({ port: 0, host: link.nearAddress });
   const url = `http://${link.nearAddress}:${String(server.port)}`;
   const host = new PeerClient(
-    { url },
+    { url, logger: hostLogger },
     { createPeerConnection: (c) => new wrtc.RTCPeerConnection(c) as unknown as RTCPeerConnection },
   );
   const pair = await startHealPair(link, script, url, host);
@@ -103,13 +108,24 @@ async function series(script: string, cutMs: number): Promise<Series> {
   try {
     for (let i = 0; i < runs; i += 1) {
       closeReasons.length = 0;
+      runLog.length = 0;
       let result: CutResult;
       try {
         result = await cutOnce(r.pair, r.link, cutMs, 90_000);
       } catch (error) {
         // Messages never flowed again (or not before the cut): a failed run, counted as such.
-        process.stderr.write(`cut ${cutMs} ms run ${i + 1}: ${error instanceof Error ? error.message : String(error)}\n`);
-        result = { cutMs, sameConnection: false, hostPhases: [], peerPhases: [], restarts: 0, hostSawLeave: true, peerSawLeave: true };
+        process.stderr.write(
+          `cut ${cutMs} ms run ${i + 1}: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        result = {
+          cutMs,
+          sameConnection: false,
+          hostPhases: [],
+          peerPhases: [],
+          restarts: 0,
+          hostSawLeave: true,
+          peerSawLeave: true,
+        };
       }
       results.push(result);
       process.stderr.write(
@@ -118,6 +134,8 @@ async function series(script: string, cutMs: number): Promise<Series> {
           (closeReasons.length > 0 ? `, host closed: ${closeReasons.join('; ')}` : '') +
           '\n',
       );
+      if (!result.sameConnection && process.env.HEAL_LOG === '1')
+        process.stderr.write(`${runLog.join('\n')}\n`);
       if (!result.sameConnection) {
         // The member came back under another id, or not at all: count this pair's losses, start over.
         const tally = await lostMessages(r.pair).catch(() => ({ sent: 0, lost: 0 }));

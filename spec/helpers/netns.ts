@@ -189,7 +189,7 @@ export class PeerProcess {
     );
   }
 
-  command(line: 'send' | 'stop' | 'quit'): void {
+  command(line: 'send' | 'stop' | 'list' | 'quit'): void {
     this.child.stdin!.write(`${line}\n`);
   }
 
@@ -312,6 +312,12 @@ export async function cutOnce(
 ): Promise<CutResult> {
   const { host, peer, peerId, receiver } = pair;
   await firstValueFrom(receiver.message$.pipe(timeout(10_000)));
+  // The member's signaling must be through the previous cut too: its TCP connection backs off
+  // exponentially while cut, and a cut that starts before it caught up would stall it past the
+  // server's ping timeout (a leave that is the earlier cut's doing, not this one's).
+  const listed = peer.next((e) => e.ev === 'hosts', 60_000);
+  peer.command('list');
+  await listed;
   const creates = receiver.pcCreates;
   const restartsBefore = (await firstValueFrom(host.peers$)).get(peerId)?.restarts ?? 0;
   const hostPhases: string[] = [];

@@ -5,10 +5,10 @@
  *
  * Out (stdout): `{"ev":"started","id"}`, `{"ev":"phase","id","phase","restarts"}`,
  * `{"ev":"pcCreate","id"}`, `{"ev":"leave","id"}`, `{"ev":"error","code"}`,
- * `{"ev":"sent","count"}` (answer to `stop`).
+ * `{"ev":"sent","count"}` (answer to `stop`), `{"ev":"hosts","count"}` (answer to `list`).
  * In (stdin): `send` (start sending a sequence number every 20 ms on the
  * reliable, ordered channel `app`), `stop` (stop, report the count sent),
- * `quit`.
+ * `list` (a `list hosts` round trip through the server), `quit`.
  */
 import wrtc from '@roamhq/wrtc';
 import { createInterface } from 'node:readline';
@@ -66,6 +66,13 @@ function main(): void {
         clearInterval(ticker);
         ticker = undefined;
         out({ ev: 'sent', count: sent });
+        break;
+      case 'list':
+        // A round trip through the server: the member's signaling works (again).
+        client.listHosts().then(
+          (hosts) => out({ ev: 'hosts', count: hosts.length }),
+          (error: unknown) => out({ ev: 'hostsFailed', message: String(error) }),
+        );
         break;
       case 'quit':
         clearInterval(ticker);
