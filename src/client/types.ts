@@ -36,7 +36,7 @@ export interface PeerClientConfig {
   controlChannel?: boolean;
   /** Heartbeat period on the control channel (ms). Default 1000. */
   heartbeatInterval?: number;
-  /** Silence after which an rxpeer peer is taken as gone (ms). Default 5000. */
+  /** Silence after which an rxpeer peer's link counts as broken: it is restarted, see `iceRestartGrace` (ms). Default 5000. */
   heartbeatTimeout?: number;
   /**
    * On the side that offered a connection: if it is not connected within this

@@ -52,9 +52,6 @@ export const iceConnectionState$ = (pc: PeerConnection): Observable<RTCIceConnec
 export const connectionState$ = (pc: PeerConnection): Observable<RTCPeerConnectionState> =>
   state$(pc, 'connectionstatechange', () => pc.connectionState);
 
-export const signalingState$ = (pc: PeerConnection): Observable<RTCSignalingState> =>
-  state$(pc, 'signalingstatechange', () => pc.signalingState);
-
 /** Local candidates as they are gathered; `null` marks the end of gathering. */
 export function localCandidate$(pc: PeerConnection): Observable<RTCIceCandidate | null> {
   return event$(pc, 'icecandidate').pipe(map((event) => (event as RTCPeerConnectionIceEvent).candidate ?? null));
