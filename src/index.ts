@@ -33,3 +33,5 @@ export {
   connectionState$,
   localCandidate$,
 } from './streams/peer.js';
+export { DEFAULT_ICE_RESTART, type IceRestartPolicy, type PeerPhase, type PeerPhaseChange } from './client/link.js';
+export { iceRestarts, type IceRestartOptions, type LinkHealth, type RestartStep } from './operators/iceRestarts.js';

@@ -106,7 +106,7 @@ describe('trickle ICE and the control channel (fakes)', () => {
   });
 
   it('closes a peer once when its heartbeat goes silent', async () => {
-    const { host: hc, hostId } = await host({ heartbeatInterval: 10, heartbeatTimeout: 60 });
+    const { host: hc, hostId } = await host({ heartbeatInterval: 10, heartbeatTimeout: 60, iceRestartGrace: 0, maxIceRestarts: 0 });
     const { id } = await join(hostId);
     const leaving = collect(hc.userDisconnecting$);
     const channel = h.net.all[0]!.dataChannels[0] as FakeDataChannel;

@@ -50,6 +50,7 @@ import {
 import { connected$, disconnect$, request$, socketEvent$, type SignalingSocket } from '../streams/signaling.js';
 import { ChannelHub, type BinaryType, type Channel, type ChannelOptions } from './channel.js';
 import { Session, type SessionRole } from './session.js';
+import { iceRestartPolicy, type IceRestartPolicy, type PeerPhaseChange } from './link.js';
 import type {
   ClientEvent,
   ClientStatus,
@@ -194,6 +195,9 @@ export class PeerClient {
   readonly pcClose$: Observable<string>;
   /** Hook failures, failed negotiation steps, bad messages, start failures. */
   readonly errors$: Observable<RxpeerError>;
+  /** Each change of a pair's phase (connecting, connected, reconnecting, closed) with its ICE restart count. An event stream. */
+  readonly peerPhase$: Observable<PeerPhaseChange>;
+  private readonly iceRestart: IceRestartPolicy;
 
   constructor(
     private readonly config: PeerClientConfig,
@@ -208,6 +212,7 @@ export class PeerClient {
     this.heartbeatInterval = checkDuration(config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL, 'heartbeatInterval', true);
     this.heartbeatTimeout = checkDuration(config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT, 'heartbeatTimeout');
     this.pairTimeout = checkDuration(config.pairTimeout ?? DEFAULT_PAIR_TIMEOUT, 'pairTimeout');
+    this.iceRestart = iceRestartPolicy(config);
     this.scheduler = deps.scheduler ?? asyncScheduler;
     this.createPeerConnection = deps.createPeerConnection ?? defaultCreatePeerConnection;
     this.createSocket = deps.createSocket ?? defaultCreateSocket;
@@ -226,6 +231,7 @@ export class PeerClient {
     this.pcClose$ = on('pcClose').pipe(map((e) => e.id));
     this.errors$ = on('error').pipe(map((e) => e.error));
     this.peers$ = this.peersSubject$.asObservable();
+    this.peerPhase$ = on('peerPhase').pipe(map(({ id, phase, restarts }) => ({ id, phase, restarts })));
     this.state$ = this.machine$.pipe(
       map((state): ClientStatus => {
         switch (state.kind) {
@@ -268,6 +274,7 @@ export class PeerClient {
             this.hub.removed(event.id);
             return;
           case 'startFailed':
+          case 'peerPhase':
           case 'connectFailed':
           case 'disconnected':
           case 'reconnected':
@@ -644,6 +651,7 @@ export class PeerClient {
       heartbeatInterval: this.heartbeatInterval,
       heartbeatTimeout: this.heartbeatTimeout,
       pairTimeout: this.pairTimeout,
+      iceRestart: this.iceRestart,
       reconnection:
         this.config.socketOptions?.reconnection === false
           ? undefined

@@ -10,9 +10,11 @@ import {
   Subject,
   Subscription,
   catchError,
+  combineLatest,
   concat,
   concatMap,
   defer,
+  distinctUntilChanged,
   endWith,
   filter,
   finalize,
@@ -26,6 +28,7 @@ import {
   of,
   share,
   race,
+  startWith,
   retry,
   switchMap,
   take,
@@ -51,7 +54,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { gatheringComplete } from '../operators/gatheringComplete.js';
-import { heartbeatLost } from '../operators/heartbeatLost.js';
+import { iceRestarts, type RestartStep } from '../operators/iceRestarts.js';
 import { iceConnected } from '../operators/iceConnected.js';
 import { runHooks } from '../operators/runHooks.js';
 import { startTimeout } from '../operators/startTimeout.js';
@@ -65,12 +68,15 @@ import {
   controlMessages$,
   heartbeat$,
   sendControl,
+  type ControlMessage,
+  type MediaKind,
 } from '../streams/control.js';
 import {
   addIceCandidate$,
   connectionState$,
   createAndSetAnswer$,
   createAndSetOffer$,
+  event$,
   iceConnectionState$,
   iceGatheringState$,
   localCandidate$,
@@ -80,6 +86,7 @@ import {
 } from '../streams/peer.js';
 import { disconnect$, messages$, request$, sendAcked$, socketEvent$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
 import type { ClientEvent, IceMode, PcCloseHook, PcCreateHook, PeerState } from './types.js';
+import { DEFAULT_ICE_RESTART, linkHealth, sdpIceUfrag, sdpSessionId, type IceRestartPolicy, type PeerPhase } from './link.js';
 
 /** A local candidate as it goes on the wire. */
 function toWireCandidate(candidate: RTCIceCandidate): WireCandidate {
@@ -110,6 +117,8 @@ export interface SessionContext {
   readonly heartbeatTimeout: number;
   /** Offering side: a connection not up by then is renegotiated like a failed one (ms; 0 = never). */
   readonly pairTimeout: number;
+  /** ICE restarts of a broken rxpeer pair before it is closed and made anew (issue 17); defaults to {@link DEFAULT_ICE_RESTART}. */
+  readonly iceRestart?: IceRestartPolicy;
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
   readonly createHooks: readonly PcCreateHook[];
@@ -149,6 +158,19 @@ interface PeerEntry {
    */
   remoteSet: boolean;
   state: PeerState;
+  /** The first offer/answer exchange is done: later ones are renegotiations on this connection. */
+  negotiated: boolean;
+  /** The peer spoke on the control channel: an rxpeer peer, which can renegotiate and restart ICE. */
+  rxpeer: boolean;
+  /** When a control message last came from the peer (scheduler time). */
+  lastHeard: number;
+  /** Answering side: the offering side's SDP session id and ICE ufrag (a restart changes the ufrag, never the session). */
+  remoteSession?: string;
+  remoteUfrag?: string;
+  /** Offering side: something changed while an offer was out; offer again once it is answered. */
+  renegotiateAfterAnswer?: boolean;
+  /** The app changed the connection after the first negotiation, before the peer was known as rxpeer. */
+  renegotiateWhenKnown?: boolean;
 }
 
 /** Bounds on candidates buffered for peers that have no connection yet. */
@@ -168,7 +190,13 @@ type PeerCommand =
   /** `peer` says, over its own control channel, that its signaling id is now `id`. */
   | { kind: 'claim'; peer: string; id: string; pc: RTCPeerConnection }
   /** Host side: a `join` from signaling id `from` names `peer` as the id it had (only a hint). */
-  | { kind: 'hint'; peer: string; from: string; caps: readonly Capability[] };
+  | { kind: 'hint'; peer: string; from: string; caps: readonly Capability[] }
+  /** A negotiation message that came over the control channel of `pc` (issue 17). */
+  | { kind: 'link'; peer: string; pc: RTCPeerConnection; message: SignalMessage }
+  /** Negotiate `pc` again: an ICE restart, or something added (`kinds`: media the answering side wants to send). */
+  | { kind: 'renegotiate'; peer: string; pc: RTCPeerConnection; restart: boolean; kinds: readonly MediaKind[] }
+  /** A step of the pair's ICE restart plan. */
+  | { kind: 'heal'; peer: string; pc: RTCPeerConnection; step: RestartStep };
 
 /** Join hints kept while they wait for the matching claim over the control channel. */
 const MAX_JOIN_HINTS = 64;
@@ -203,6 +231,12 @@ export class Session {
    */
   private readonly claims = new Map<string, string>();
   private readonly hints = new Map<string, { was: string; caps: readonly Capability[] }>();
+  /**
+   * Remote SDP session ids of connections closed here, per peer (a few
+   * each): an offer or answer from one of them is late (it waited in a
+   * stalled TCP stream through a cut) and must not build or answer anything.
+   */
+  private readonly closedSessions = new Map<string, string[]>();
   /** Offering side: renegotiations of a pair since it was last connected. */
   private readonly iceRetries = new Map<string, number>();
   private readonly internal$ = new Subject<PeerCommand>();
@@ -437,6 +471,11 @@ export class Session {
     const entry = this.registry.get(peer);
     if (command.kind === 'claim') return entry?.pc === command.pc ? this.onClaim$(entry, command.id) : EMPTY;
     if (command.kind === 'hint') return entry === undefined ? EMPTY : this.onHint$(entry, command.from, command.caps);
+    if (command.kind === 'link') return entry?.pc === command.pc ? this.onMessage$(peer, entry, command.message) : EMPTY;
+    if (command.kind === 'heal') return entry?.pc === command.pc ? this.onHeal$(entry, command.step) : EMPTY;
+    if (command.kind === 'renegotiate') {
+      return entry?.pc === command.pc ? this.renegotiate$(entry, command.restart, command.kinds) : EMPTY;
+    }
     if (command.kind === 'leave') {
       if (entry === undefined || (command.pc !== undefined && entry.pc !== command.pc)) return EMPTY;
       const tries = this.iceRetries.get(peer) ?? 0;
@@ -453,7 +492,15 @@ export class Session {
         }),
       );
     }
-    const { message } = command;
+    return this.onMessage$(peer, entry, command.message);
+  }
+
+  /** A negotiation message from `peer`, through the server or over the control channel. */
+  private onMessage$(peer: string, entry: PeerEntry | undefined, message: SignalMessage): Observable<unknown> {
+    if ((message.type === 'offer' || message.type === 'answer') && this.isLate(peer, entry, message.type, message.sdp)) {
+      this.log.info('dropped a late description from a connection closed or renegotiated before', { type: message.type, from: peer });
+      return EMPTY;
+    }
     switch (message.type) {
       case 'join':
         if (entry !== undefined) {
@@ -474,6 +521,7 @@ export class Session {
       case 'offer':
         if (entry !== undefined) {
           if (entry.isOffer) return this.invalid('an "offer" from a peer this side offered to', message);
+          if (this.isRenegotiation(entry, message.sdp)) return this.reanswer$(entry, message.sdp);
           // The offering side started over (its ICE failed, or its signaling dropped mid-join):
           // the fresh offer replaces this connection.
           return concat(
@@ -486,12 +534,19 @@ export class Session {
         if (entry === undefined || !entry.isOffer || entry.pc.signalingState !== 'have-local-offer') {
           return this.invalid('an "answer" without a pending offer', message);
         }
-        return this.guard(
+        return (entry.negotiated ? this.softGuard.bind(this) : this.guard.bind(this))(
           peer,
           'apply answer',
           setRemoteDescription$(entry.pc, { type: 'answer', sdp: message.sdp }).pipe(
             concatMap(() => this.drainCandidates$(entry)),
-            tap(() => this.send({ type: 'done', to: peer })),
+            tap(() => {
+              // `done` ends the first negotiation only; renegotiations are between the two peers.
+              if (entry.negotiated) return;
+              entry.negotiated = true;
+              entry.remoteSession = sdpSessionId(message.sdp);
+              this.send({ type: 'done', to: peer });
+            }),
+            concatMap(() => (entry.renegotiateAfterAnswer === true && entry.rxpeer ? this.renegotiate$(entry, false, []) : EMPTY)),
           ),
         );
       case 'bye':
@@ -601,6 +656,219 @@ export class Session {
     );
   }
 
+  /** A failed renegotiation step is reported; the pair stays (its restart plan handles a broken link). */
+  private softGuard(peer: string, step: string, work$: Observable<unknown>): Observable<unknown> {
+    return work$.pipe(
+      catchError((error: unknown) => {
+        this.report(new NegotiationError(peer, step, error));
+        return EMPTY;
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // Links that heal (issue 17): renegotiation and ICE restart on the same connection.
+
+  private get restartPolicy(): IceRestartPolicy {
+    return this.ctx.iceRestart ?? DEFAULT_ICE_RESTART;
+  }
+
+  /** A pair's phase changes: `peers$` and `peerPhase$` tell the app. */
+  private setPhase(entry: PeerEntry, phase: PeerPhase): void {
+    if (entry.state.phase === phase) return;
+    entry.state = { ...entry.state, phase };
+    this.log.info('peer phase', { id: entry.id, phase, restarts: entry.state.restarts });
+    this.publishPeers();
+    this.ctx.events$.next({ type: 'peerPhase', id: entry.id, phase, restarts: entry.state.restarts });
+  }
+
+  /** Whether the control channel works now: open, and the peer heard within two heartbeats. */
+  private controlAlive(entry: PeerEntry): entry is PeerEntry & { control: RTCDataChannel } {
+    return (
+      entry.control !== undefined &&
+      entry.rxpeer &&
+      entry.control.readyState === 'open' &&
+      this.ctx.scheduler.now() - entry.lastHeard <= 2 * this.ctx.heartbeatInterval
+    );
+  }
+
+  /**
+   * Sends a negotiation message to the peer of `entry`: over the control
+   * channel while it works (the signaling server is not needed), through the
+   * server otherwise.
+   */
+  private signal(
+    entry: PeerEntry,
+    message: { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: WireCandidate | null },
+  ): void {
+    if (this.controlAlive(entry)) {
+      const frame: ControlMessage =
+        message.type === 'candidate' ? { t: 'cand', c: message.candidate } : { t: 'sdp', kind: message.type, sdp: message.sdp };
+      if (sendControl(entry.control, frame)) {
+        this.log.debug('sent over the control channel', { type: message.type, to: entry.id });
+        return;
+      }
+    }
+    if (message.type === 'candidate') this.send({ type: 'candidate', to: entry.id, candidate: message.candidate });
+    else this.send({ type: message.type, to: entry.id, sdp: message.sdp, caps: this.caps });
+  }
+
+  /**
+   * A description from a connection this side already closed, or an answer
+   * for a negotiated connection that comes from another one.
+   */
+  private isLate(peer: string, entry: PeerEntry | undefined, type: 'offer' | 'answer', sdp: string): boolean {
+    const session = sdpSessionId(sdp);
+    if (session === undefined) return false;
+    if (this.closedSessions.get(peer)?.includes(session) === true && entry?.remoteSession !== session) return true;
+    return type === 'answer' && entry?.negotiated === true && entry.remoteSession !== undefined && entry.remoteSession !== session;
+  }
+
+  /** Remembers the remote session of a connection being closed (bounded: a few per peer, 64 peers). */
+  private rememberClosed(entry: PeerEntry): void {
+    if (entry.remoteSession === undefined) return;
+    const list = this.closedSessions.get(entry.id) ?? [];
+    list.push(entry.remoteSession);
+    if (list.length > 4) list.shift();
+    this.closedSessions.delete(entry.id);
+    this.closedSessions.set(entry.id, list);
+    if (this.closedSessions.size > 64) this.closedSessions.delete(this.closedSessions.keys().next().value as string);
+  }
+
+  /** Answering side: an offer from the same connection as the first one (same SDP session) renegotiates it. */
+  private isRenegotiation(entry: PeerEntry, sdp: string): boolean {
+    return entry.negotiated && entry.remoteSession !== undefined && sdpSessionId(sdp) === entry.remoteSession;
+  }
+
+  /** Answering side: applies a renegotiation offer (an ICE restart when its ufrag changed) and answers it. */
+  private reanswer$(entry: PeerEntry, sdp: string): Observable<unknown> {
+    const { pc, id } = entry;
+    return defer(() => {
+      const ufrag = sdpIceUfrag(sdp);
+      if (ufrag !== undefined && entry.remoteUfrag !== undefined && ufrag !== entry.remoteUfrag) {
+        entry.state = { ...entry.state, restarts: entry.state.restarts + 1 };
+        this.log.info('following an ICE restart', { id, restarts: entry.state.restarts });
+        this.publishPeers();
+      }
+      entry.remoteUfrag = ufrag;
+      return setRemoteDescription$(pc, { type: 'offer', sdp }).pipe(
+        concatMap(() => createAndSetAnswer$(pc)),
+        concatMap(() => this.sdpToSend$(pc, entry.mode, 'answer', id)),
+        tap((answer) => this.signal(entry, { type: 'answer', sdp: answer })),
+      );
+    }).pipe((work$) => this.softGuard(id, 'answer a renegotiation', work$));
+  }
+
+  /**
+   * Negotiates an existing connection again. The offering side offers (an
+   * ICE restart with `restart`), after the pending offer was answered or at
+   * the restart interval; an ICE restart does not wait. The answering side
+   * has no say in roles: it asks the offering side over the control channel,
+   * naming the media kinds it added, for which the offering side adds
+   * receive-only transceivers so that the answer can carry them.
+   */
+  private renegotiate$(entry: PeerEntry, restart: boolean, kinds: readonly MediaKind[]): Observable<unknown> {
+    const { pc, id } = entry;
+    if (!entry.isOffer) {
+      if (restart) return EMPTY;
+      if (entry.control !== undefined && sendControl(entry.control, { t: 'nego', kinds: [...kinds] })) {
+        this.log.debug('asked the peer to renegotiate', { id, kinds });
+      } else {
+        this.report(new NegotiationError(id, 'ask for a renegotiation', new Error('the control channel is not open')));
+      }
+      return EMPTY;
+    }
+    for (const kind of kinds) this.makeRoomFor(pc, kind);
+    if (!restart && pc.signalingState !== 'stable') {
+      // An offer is out: negotiate again once its answer is in (waiting here would hold up the
+      // answer itself, queued behind this command).
+      entry.renegotiateAfterAnswer = true;
+      return EMPTY;
+    }
+    entry.renegotiateAfterAnswer = false;
+    const work$ = defer(() => {
+      if (restart) {
+        entry.state = { ...entry.state, restarts: entry.state.restarts + 1 };
+        if (entry.state.phase === 'reconnecting') this.publishPeers();
+        else this.setPhase(entry, 'reconnecting');
+        this.log.info('restarting ICE', { id, restarts: entry.state.restarts });
+      }
+      return createAndSetOffer$(pc, restart ? { iceRestart: true } : undefined);
+    }).pipe(
+      concatMap(() => this.sdpToSend$(pc, entry.mode, 'offer', id)),
+      tap((sdp) => this.signal(entry, { type: 'offer', sdp })),
+    );
+    return this.softGuard(id, restart ? 'restart ICE' : 'renegotiate', work$);
+  }
+
+  /** Offering side: a receive-only transceiver of `kind` unless one is still free for the answering side's track. */
+  private makeRoomFor(pc: RTCPeerConnection, kind: MediaKind): void {
+    const transceivers = typeof pc.getTransceivers === 'function' ? pc.getTransceivers() : [];
+    const free = transceivers.some((t) => t.mid === null && t.receiver.track.kind === kind);
+    if (!free) pc.addTransceiver(kind, { direction: 'recvonly' });
+  }
+
+  /** Media kinds of tracks the answering side added that no negotiated section carries yet. */
+  private unsentKinds(pc: RTCPeerConnection): MediaKind[] {
+    const transceivers = typeof pc.getTransceivers === 'function' ? pc.getTransceivers() : [];
+    const kinds = transceivers
+      .filter((t) => t.mid === null && t.sender.track !== null)
+      .map((t) => t.sender.track?.kind)
+      .filter((kind): kind is MediaKind => kind === 'audio' || kind === 'video');
+    return [...new Set(kinds)];
+  }
+
+  /** One step of a pair's restart plan. */
+  private onHeal$(entry: PeerEntry, step: RestartStep): Observable<unknown> {
+    switch (step.kind) {
+      case 'restart':
+        if (entry.isOffer) return this.renegotiate$(entry, true, []);
+        // The answering side follows the offering side's restarts; it only shows the trouble.
+        this.setPhase(entry, 'reconnecting');
+        return EMPTY;
+      case 'recovered':
+        this.log.info('peer link recovered on the same connection', { id: entry.id, restarts: entry.state.restarts });
+        this.setPhase(entry, 'connected');
+        return EMPTY;
+      case 'giveUp':
+        return this.handle({ kind: 'leave', peer: entry.id, reason: 'ICE restarts did not bring the link back', pc: entry.pc, iceFailed: true });
+      default: {
+        const unreachable: never = step;
+        return unreachable;
+      }
+    }
+  }
+
+  /**
+   * The restart plan of an rxpeer pair, from ICE and the heartbeat. The
+   * answering side runs it with one restart more, so that it gives up only
+   * after the offering side had every chance to restart.
+   */
+  private heal$(entry: PeerEntry, received$: Observable<ControlMessage>): Observable<PeerCommand> {
+    const { pc, id } = entry;
+    const { heartbeatTimeout, scheduler } = this.ctx;
+    const policy = this.restartPolicy;
+    // Heard: true until `heartbeatTimeout` passes without a control message (counted from now).
+    const heard$ = received$.pipe(
+      startWith(undefined),
+      switchMap(() => timer(heartbeatTimeout, scheduler).pipe(map(() => false), startWith(true))),
+      distinctUntilChanged(),
+    );
+    // Fresh: heard within two heartbeats.
+    const fresh$ = received$.pipe(
+      startWith(undefined),
+      switchMap(() => timer(2 * this.ctx.heartbeatInterval, scheduler).pipe(map(() => false), startWith(true))),
+      distinctUntilChanged(),
+    );
+    const health$ = combineLatest([iceConnectionState$(pc), heard$, fresh$]).pipe(
+      map(([ice, heard, fresh]) => linkHealth(ice, heard, fresh)),
+    );
+    return health$.pipe(
+      iceRestarts(entry.isOffer ? policy : { ...policy, max: policy.max + 1 }, scheduler),
+      map((step): PeerCommand => ({ kind: 'heal', peer: id, pc, step })),
+    );
+  }
+
   // -------------------------------------------------------------------------
   // Peer connections.
 
@@ -625,7 +893,18 @@ export class Session {
         pending,
         remoteSet: false,
         refused: 0,
-        state: { id, isOffer, mode, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
+        negotiated: false,
+        rxpeer: false,
+        lastHeard: Number.NEGATIVE_INFINITY,
+        state: {
+          id,
+          isOffer,
+          mode,
+          iceConnectionState: pc.iceConnectionState,
+          connectionState: pc.connectionState,
+          phase: 'connecting',
+          restarts: 0,
+        },
       };
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
       this.registry.set(id, entry);
@@ -633,6 +912,7 @@ export class Session {
       const feedback = (command: PeerCommand): void => this.internal$.next(command);
       watch.add(this.watch$(entry).subscribe(feedback));
       if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe(feedback));
+      watch.add(this.negotiationNeeded$(entry).subscribe(feedback));
       // Subscribed before setLocalDescription, so no candidate is missed.
       if (mode === 'trickle') watch.add(this.trickleCandidates$(entry).subscribe());
       this.publishPeers();
@@ -654,14 +934,29 @@ export class Session {
    */
   private control$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id, isOffer } = entry;
-    const { heartbeatInterval, heartbeatTimeout, scheduler } = this.ctx;
+    const { heartbeatInterval, scheduler } = this.ctx;
     return controlChannel$(pc, isOffer).pipe(
       switchMap((channel) => channelOpen$(channel)),
       switchMap((channel) => {
         entry.control = channel;
-        const received$ = controlMessages$(channel);
-        const claims$ = received$.pipe(
-          mergeMap((message): Observable<PeerCommand> => (message.t === 'id' ? of({ kind: 'claim', peer: id, id: message.id, pc }) : EMPTY)),
+        const received$ = controlMessages$(channel).pipe(
+          tap(() => {
+            entry.rxpeer = true;
+            entry.lastHeard = scheduler.now();
+          }),
+          share(),
+        );
+        const claims$ = received$.pipe(mergeMap((message) => this.fromControl(entry, message)));
+        // An rxpeer peer (it speaks here): a broken link is restarted instead of closed (issue 17).
+        const heal$ = received$.pipe(
+          take(1),
+          switchMap(() => {
+            const held$: Observable<PeerCommand> =
+              entry.renegotiateWhenKnown === true
+                ? of({ kind: 'renegotiate', peer: id, pc, restart: false, kinds: entry.isOffer ? [] : this.unsentKinds(pc) })
+                : EMPTY;
+            return merge(held$, this.heal$(entry, received$));
+          }),
         );
         const rtt$ = heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
           tap((rtt) => {
@@ -670,18 +965,52 @@ export class Session {
           }),
           ignoreElements(),
         );
-        const leave$ = merge(
-          received$.pipe(
-            heartbeatLost(heartbeatTimeout, scheduler),
-            map(() => 'heartbeat lost'),
-          ),
-          channelClosed$(channel).pipe(map(() => 'control channel closed')),
-        ).pipe(
-          take(1),
-          map((reason): PeerCommand => ({ kind: 'leave', peer: id, reason, pc })),
-        );
-        return merge(claims$, rtt$, leave$).pipe(takeWhile((command) => command.kind !== 'leave', true));
+        // A silent heartbeat no longer closes the pair: it counts as a broken link in heal$.
+        const leave$ = channelClosed$(channel).pipe(map((): PeerCommand => ({ kind: 'leave', peer: id, reason: 'control channel closed', pc })));
+        return merge(claims$, rtt$, heal$, leave$).pipe(takeWhile((command) => command.kind !== 'leave', true));
       }),
+    );
+  }
+
+  /** What a control frame asks for: an id claim, or a negotiation step over the link (issue 17). */
+  private fromControl(entry: PeerEntry, message: ControlMessage): Observable<PeerCommand> {
+    const { id: peer, pc } = entry;
+    const base = { from: peer, to: this.selfId, caps: [] as Capability[] };
+    switch (message.t) {
+      case 'id':
+        return of({ kind: 'claim', peer, id: message.id, pc });
+      case 'sdp':
+        return of({ kind: 'link', peer, pc, message: { ...base, type: message.kind, sdp: message.sdp } });
+      case 'cand':
+        return of({ kind: 'link', peer, pc, message: { ...base, type: 'candidate', candidate: message.c } });
+      case 'nego':
+        return of({ kind: 'renegotiate', peer, pc, restart: false, kinds: message.kinds });
+      case 'ping':
+      case 'pong':
+        return EMPTY;
+      default: {
+        const unreachable: never = message;
+        return unreachable;
+      }
+    }
+  }
+
+  /**
+   * The app changed what the connection carries (a track, a transceiver, a
+   * first data channel) after it was up with an rxpeer peer: negotiate again
+   * over the link. Extreal peers keep the original behaviour (none).
+   */
+  private negotiationNeeded$(entry: PeerEntry): Observable<PeerCommand> {
+    const { pc, id } = entry;
+    return event$(pc, 'negotiationneeded').pipe(
+      filter(() => {
+        if (!entry.negotiated) return false; // the first negotiation is still going on and takes it in
+        if (!entry.rxpeer) entry.renegotiateWhenKnown = true; // decided once the peer speaks on the control channel
+        return entry.rxpeer;
+      }),
+      map(
+        (): PeerCommand => ({ kind: 'renegotiate', peer: id, pc, restart: false, kinds: entry.isOffer ? [] : this.unsentKinds(pc) }),
+      ),
     );
   }
 
@@ -713,6 +1042,11 @@ export class Session {
         this.publishPeers();
         const ice = entry.state.iceConnectionState;
         if (entry.state.connectionState === 'connected') this.iceRetries.delete(id);
+        if (entry.state.phase === 'connecting' && (entry.state.connectionState === 'connected' || ice === 'connected' || ice === 'completed')) {
+          this.setPhase(entry, 'connected');
+        }
+        // An rxpeer pair's broken link is its restart plan's business (heal$); only a closed one leaves.
+        if (entry.rxpeer && ice !== 'closed') return EMPTY;
         if (ice !== 'failed' && ice !== 'closed' && entry.state.connectionState !== 'failed') return EMPTY;
         this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
         return of({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc, iceFailed: ice !== 'closed' });
@@ -819,7 +1153,7 @@ export class Session {
   /** Sends each local candidate of the entry's connection, then the end of candidates. */
   private trickleCandidates$(entry: PeerEntry): Observable<never> {
     return localCandidate$(entry.pc).pipe(
-      tap((candidate) => this.send({ type: 'candidate', to: entry.id, candidate: candidate === null ? null : toWireCandidate(candidate) })),
+      tap((candidate) => this.signal(entry, { type: 'candidate', candidate: candidate === null ? null : toWireCandidate(candidate) })),
       ignoreElements(),
     );
   }
@@ -840,9 +1174,16 @@ export class Session {
     return this.createPeer$(peer, false, mode).pipe(
       concatMap((entry) =>
         setRemoteDescription$(entry.pc, { type: 'offer', sdp }).pipe(
+          tap(() => {
+            entry.remoteSession = sdpSessionId(sdp);
+            entry.remoteUfrag = sdpIceUfrag(sdp);
+          }),
           concatMap(() => this.drainCandidates$(entry)),
           concatMap(() => createAndSetAnswer$(entry.pc)),
           concatMap(() => this.sdpToSend$(entry.pc, mode, 'answer', peer)),
+          tap(() => {
+            entry.negotiated = true;
+          }),
         ),
       ),
       tap((answer) => this.send({ type: 'answer', to: peer, sdp: answer, caps: this.caps })),
@@ -912,6 +1253,9 @@ export class Session {
     return defer(() => {
       const entry = this.registry.get(id);
       if (entry === undefined) return EMPTY;
+      // Shown once as `closed`, then gone from `peers$`.
+      this.setPhase(entry, 'closed');
+      this.rememberClosed(entry);
       this.registry.delete(id);
       this.early.delete(id);
       this.iceRetries.delete(id);

@@ -3,6 +3,7 @@ import type { ManagerOptions, SocketOptions } from 'socket.io-client';
 import type { RxpeerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SignalingSocket } from '../streams/signaling.js';
+import type { PeerPhase, PeerPhaseChange } from './link.js';
 
 /** Socket options: Extreal's three names, plus anything socket.io-client accepts. */
 export type PeerSocketOptions = {
@@ -35,7 +36,7 @@ export interface PeerClientConfig {
   controlChannel?: boolean;
   /** Heartbeat period on the control channel (ms). Default 1000. */
   heartbeatInterval?: number;
-  /** Silence after which an rxpeer peer is taken as gone (ms). Default 5000. */
+  /** Silence after which an rxpeer peer's link counts as broken: it is restarted, see `iceRestartGrace` (ms). Default 5000. */
   heartbeatTimeout?: number;
   /**
    * On the side that offered a connection: if it is not connected within this
@@ -43,6 +44,15 @@ export interface PeerClientConfig {
    * once per connected period (ms). Default 15000; 0 turns it off.
    */
   pairTimeout?: number;
+  /**
+   * An rxpeer pair whose ICE stays `disconnected` (or whose heartbeat stays
+   * silent) this long is restarted on the same connection (ms). Default 2000.
+   */
+  iceRestartGrace?: number;
+  /** Time each ICE restart has to bring a pair back, and the least gap between two restarts (ms). Default 5000. */
+  iceRestartInterval?: number;
+  /** ICE restarts before a broken pair is closed and made anew. Default 3; 0 = close at once. */
+  maxIceRestarts?: number;
   /** How long to wait for the server to acknowledge `create host` / `list hosts` (ms). Default 10000. */
   requestTimeout?: number;
   logger?: Logger;
@@ -87,6 +97,10 @@ export interface PeerState {
   readonly rtt?: number;
   readonly iceConnectionState: RTCIceConnectionState;
   readonly connectionState: RTCPeerConnectionState;
+  /** `connecting`, `connected`, `reconnecting` (an ICE restart under way) or `closed` (issue 17). */
+  readonly phase: PeerPhase;
+  /** ICE restarts of this pair so far. */
+  readonly restarts: number;
 }
 
 export type PcCreateHook = (id: string, isOffer: boolean, pc: RTCPeerConnection) => void | Promise<void>;
@@ -109,4 +123,5 @@ export type ClientEvent =
   | { type: 'userDisconnecting'; id: string }
   | { type: 'pcCreate'; id: string; isOffer: boolean; pc: RTCPeerConnection }
   | { type: 'pcClose'; id: string }
-  | { type: 'error'; error: RxpeerError };
+  | { type: 'error'; error: RxpeerError }
+  | ({ type: 'peerPhase' } & PeerPhaseChange);

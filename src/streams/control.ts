@@ -6,24 +6,56 @@
  *
  * Wire format: JSON text, `{"t":"ping","at":<token>}` answered by
  * `{"t":"pong","at":<same token>}`; `{"t":"id","id":"<socket id>"}` tells the
- * peer this side's new signaling id after a reconnect. Anything else is ignored.
+ * peer this side's new signaling id after a reconnect. Once a pair is
+ * connected, later negotiations travel here too (issue 17):
+ * `{"t":"sdp","kind":"offer"|"answer","sdp":"…"}` (always from the side that
+ * offered first, answered by the other), `{"t":"cand","c":<candidate>|null}`
+ * (a trickled candidate), and `{"t":"nego","kinds":["video",…]}` (the
+ * answering side asks the offering side to negotiate, naming the media kinds
+ * it added tracks of). Anything else is ignored.
  */
 import { EMPTY, Observable, defer, filter, interval, map, merge, mergeMap, of, share, take, type SchedulerLike } from 'rxjs';
+import { parseCandidate, type WireCandidate } from '../protocol/wire.js';
 import { event$, type PeerConnection } from './peer.js';
 
 /** The label of rxpeer's own data channel. Apps that filter channels by label never see it as theirs. */
 export const CONTROL_CHANNEL_LABEL = 'rxpeer-control';
 
-export type ControlMessage = { t: 'ping'; at: number } | { t: 'pong'; at: number } | { t: 'id'; id: string };
+export type MediaKind = 'audio' | 'video';
+
+export type ControlMessage =
+  | { t: 'ping'; at: number }
+  | { t: 'pong'; at: number }
+  | { t: 'id'; id: string }
+  | { t: 'sdp'; kind: 'offer' | 'answer'; sdp: string }
+  | { t: 'cand'; c: WireCandidate | null }
+  | { t: 'nego'; kinds: MediaKind[] };
+
+/** The longest control frame taken: an SDP (a few KiB per media section) must fit; small frames stay small. */
+export const MAX_CONTROL_FRAME = 65_536;
+const MAX_SMALL_FRAME = 1024;
 
 export function parseControlMessage(data: unknown): ControlMessage | undefined {
-  if (typeof data !== 'string' || data.length > 256) return undefined;
+  if (typeof data !== 'string' || data.length > MAX_CONTROL_FRAME) return undefined;
   try {
     const value: unknown = JSON.parse(data);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { t, at, id } = value as Record<string, unknown>;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const { t, at, id, kind, sdp, c, kinds } = value as Record<string, unknown>;
+    if (t === 'sdp') {
+      if ((kind === 'offer' || kind === 'answer') && typeof sdp === 'string' && sdp.length > 0) return { t, kind, sdp };
+      return undefined;
+    }
+    if (data.length > MAX_SMALL_FRAME) return undefined;
     if ((t === 'ping' || t === 'pong') && typeof at === 'number' && Number.isFinite(at)) return { t, at };
     if (t === 'id' && typeof id === 'string' && id.length > 0 && id.length <= 64) return { t, id };
+    if (t === 'cand') {
+      const candidate = parseCandidate(c);
+      return candidate === undefined ? undefined : { t, c: candidate };
+    }
+    if (t === 'nego' && Array.isArray(kinds)) {
+      const known = (['audio', 'video'] as const).filter((k) => kinds.includes(k));
+      return { t, kinds: [...known] };
+    }
   } catch {
     return undefined;
   }
@@ -69,12 +101,14 @@ export function controlMessages$(channel: RTCDataChannel): Observable<ControlMes
 }
 
 /** Sends a control message if the channel is open; a channel closing meanwhile is not an error. */
-export function sendControl(channel: RTCDataChannel, message: ControlMessage): void {
-  if (channel.readyState !== 'open') return;
+export function sendControl(channel: RTCDataChannel, message: ControlMessage): boolean {
+  if (channel.readyState !== 'open') return false;
   try {
     channel.send(JSON.stringify(message));
+    return true;
   } catch {
     // The channel closed between the check and the send; its close event tells the rest.
+    return false;
   }
 }
 
@@ -137,6 +171,9 @@ export function heartbeat$(
             return of(Math.max(0, scheduler.now() - sentAt));
           }
           case 'id':
+          case 'sdp':
+          case 'cand':
+          case 'nego':
             return EMPTY;
           default: {
             const unreachable: never = message;

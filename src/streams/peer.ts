@@ -57,10 +57,10 @@ export function localCandidate$(pc: PeerConnection): Observable<RTCIceCandidate 
   return event$(pc, 'icecandidate').pipe(map((event) => (event as RTCPeerConnectionIceEvent).candidate ?? null));
 }
 
-/** Creates an offer and sets it as the local description. */
-export const createAndSetOffer$ = (pc: PeerConnection): Observable<void> =>
+/** Creates an offer (an ICE restart with `iceRestart`) and sets it as the local description. */
+export const createAndSetOffer$ = (pc: PeerConnection, options?: RTCOfferOptions): Observable<void> =>
   defer(async () => {
-    const offer = await pc.createOffer();
+    const offer = await (options === undefined ? pc.createOffer() : pc.createOffer(options));
     await pc.setLocalDescription(offer);
   });
 
