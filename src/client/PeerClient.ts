@@ -31,6 +31,7 @@ import {
   InvalidStateError,
   RxpeerError,
   ServerRejectedError,
+  serverRejection,
   SignalingConnectError,
 } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -306,7 +307,7 @@ export class PeerClient {
           const response = parseCreateHostResponse(raw);
           if (response === undefined) throw new InvalidMessageError('malformed "create host" response', raw);
           if (response.status === Status.Conflict) throw new HostNameAlreadyExistsError(name, response.message);
-          if (response.status !== Status.Ok) throw new ServerRejectedError('create host', response.status, response.message);
+          if (response.status !== Status.Ok) throw serverRejection('create host', response.status, response.message);
           this.state$.next({ kind: 'running', role });
           const id = socket.id ?? '';
           this.log.info('started as host', { name, id });

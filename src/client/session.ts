@@ -38,7 +38,7 @@ import {
   HookError,
   HostLeftError,
   HostNameAlreadyExistsError,
-  ServerRejectedError,
+  serverRejection,
   InvalidMessageError,
   NegotiationError,
   RxpeerError,
@@ -772,7 +772,7 @@ export class Session {
             } else if (response?.status === Status.Conflict) {
               this.report(new HostNameAlreadyExistsError(role.name, response.message));
             } else {
-              this.report(new ServerRejectedError('create host', response?.status ?? 0, response?.message ?? 'malformed response'));
+              this.report(serverRejection('create host', response?.status ?? 0, response?.message ?? 'malformed response'));
             }
           }),
           catchError((error: unknown) => {

@@ -20,6 +20,7 @@ import {
   type ListHostsResponse,
   type ServerToClientEvents,
 } from '../protocol/wire.js';
+import { announcesExactStatus, createAuthenticator, OPEN_POLICY, type AuthOptions } from './auth.js';
 import { validateHostName } from './hostName.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
@@ -102,6 +103,12 @@ export interface SignalingServerOptions {
   redis?: string | RedisClusterOptions;
   /** Millisecond clock for the rate limits; specs inject a fake one. */
   clock?: Clock;
+  /**
+   * Admission by token (docs/operations.md): every connection must present a
+   * token the server verifies; its `rxpeer` claim restricts which hosts it
+   * may create and join. Without it the server is open.
+   */
+  auth?: AuthOptions;
 }
 
 export interface SignalingServer {
@@ -272,6 +279,17 @@ export async function createSignalingServer(
     ...(adapter === undefined ? {} : { adapter }),
   });
 
+  const authenticator =
+    options.auth === undefined
+      ? undefined
+      : createAuthenticator(options.auth, {
+          hostNameOf: (socketId) => state.hostNameOf(socketId),
+          now: options.auth.now ?? Date.now,
+          onRefused: (reason) => log.info({ reason }, 'connection refused: token'),
+        });
+  if (authenticator !== undefined) server.use(authenticator.middleware);
+  const policy = authenticator?.policy ?? OPEN_POLICY;
+
   server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
   });
@@ -370,6 +388,7 @@ export async function createSignalingServer(
         case 'bad-name':
         case 'wrong-role':
         case 'name-taken':
+        case 'forbidden':
         case 'internal-error':
         case 'unavailable':
           break;
@@ -409,6 +428,7 @@ export async function createSignalingServer(
           break;
         case 'not-in-group':
         case 'join-refused':
+        case 'forbidden':
           status = ServerStatus.Forbidden;
           slog.debug({ reason, ...fields }, 'message dropped');
           break;
@@ -447,6 +467,11 @@ export async function createSignalingServer(
         return;
       }
       if (message.type === 'join') {
+        const granted = await policy.canJoin(socket, message.to);
+        if (!granted.ok) {
+          drop('forbidden', granted.message, ack, fields);
+          return;
+        }
         const joined = await state.joinGroup(id, message.to);
         switch (joined.kind) {
           case 'joined':
@@ -496,6 +521,15 @@ export async function createSignalingServer(
           rejected('bad-name');
           ack({ status: ServerStatus.BadRequest, message: valid.message });
           slog.info({ status: ServerStatus.BadRequest, why: valid.message }, 'create host');
+          return;
+        }
+        const granted = policy.canHost(socket, valid.name);
+        if (!granted.ok) {
+          rejected('forbidden');
+          // Extreal clients take every status but 409 as success (PROTOCOL.md).
+          const status = announcesExactStatus(socket) ? ServerStatus.Forbidden : ServerStatus.Conflict;
+          ack({ status, message: granted.message });
+          slog.info({ status, why: granted.message }, 'create host');
           return;
         }
         let claim;

@@ -14,6 +14,8 @@ export type MessageDropReason =
   | 'not-in-group'
   /** `join` to something that is not a host, or from a socket that hosts. */
   | 'join-refused'
+  /** 403: `join` not granted by the sender's token, or its token expired (src/server/auth.ts). */
+  | 'forbidden'
   /** The state backend failed while routing the message. */
   | 'internal-error'
   /** The shared state (Redis) was unreachable, and the two sockets are not both on this node. */
@@ -26,6 +28,7 @@ export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'self',
   'not-in-group',
   'join-refused',
+  'forbidden',
   'internal-error',
   'unavailable',
 ];
@@ -40,6 +43,8 @@ export type RequestRejection =
   | 'wrong-role'
   /** 409: another socket hosts the name. */
   | 'name-taken'
+  /** 403 (409 to clients that do not announce exact statuses): not granted by the token, or it expired. */
+  | 'forbidden'
   /** 429: the socket's request bucket was empty. */
   | 'rate-limited'
   /** 500: the state backend failed. */
@@ -52,6 +57,7 @@ export const REQUEST_REJECTIONS: readonly RequestRejection[] = [
   'bad-name',
   'wrong-role',
   'name-taken',
+  'forbidden',
   'rate-limited',
   'internal-error',
   'unavailable',
