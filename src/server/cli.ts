@@ -5,6 +5,7 @@
  */
 
 import { parseCli } from './config.js';
+import { drainOnSignal } from './drain.js';
 import { createSignalingServer } from './signalingServer.js';
 
 export interface CliIo {
@@ -65,8 +66,15 @@ export async function main(
     signals.once('SIGTERM', onTerm);
     signals.once('SIGINT', onInt);
   });
-  io.stdout.write(`rxpeer signaling server: ${signal} received, closing\n`);
-  await server.close();
+  if (signal === 'SIGTERM') {
+    io.stdout.write(
+      `rxpeer signaling server: ${signal} received, closing after a drain (again: at once)\n`,
+    );
+    await drainOnSignal(server, signals);
+  } else {
+    io.stdout.write(`rxpeer signaling server: ${signal} received, closing\n`);
+    await server.close();
+  }
   io.stdout.write('rxpeer signaling server: closed\n');
   return 0;
 }

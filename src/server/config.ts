@@ -103,6 +103,43 @@ const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof Signalin
   }),
 );
 
+function parseDuration(raw: string, source: string): number {
+  const value = parseNumber(raw, source);
+  if (!Number.isFinite(value)) throw new ConfigError(`${source} must be a finite number of ms`);
+  return value;
+}
+
+/** Operations (docs/operations.md): tokens, readiness and drain, metrics, TURN credentials. */
+const operationsSettings: Setting[] = [
+  {
+    flag: 'jwt-secret',
+    env: 'SIGNALING_JWT_SECRET',
+    value: '<secret>',
+    description: 'admit only sockets with a JWT signed with this HMAC secret (default: open)',
+    apply(raw, into) {
+      if (raw !== '') into.auth = { jwtSecret: raw };
+    },
+  },
+  {
+    flag: 'drain-timeout',
+    env: 'SIGNALING_DRAIN_TIMEOUT',
+    value: '<ms>',
+    description: 'on SIGTERM, longest wait for clients to move before closing (default 30000)',
+    apply(raw, into, source) {
+      into.drain = { ...into.drain, timeoutMs: parseDuration(raw, source) };
+    },
+  },
+  {
+    flag: 'drain-move-after',
+    env: 'SIGNALING_DRAIN_MOVE_AFTER',
+    value: '<ms>',
+    description: 'on SIGTERM, time between /readyz 503 and telling clients to move (default 2000)',
+    apply(raw, into, source) {
+      into.drain = { ...into.drain, moveAfterMs: parseDuration(raw, source) };
+    },
+  },
+];
+
 export const SETTINGS: readonly Setting[] = [
   {
     flag: 'port',
@@ -171,6 +208,7 @@ export const SETTINGS: readonly Setting[] = [
     },
   },
   ...limitSettings,
+  ...operationsSettings,
 ];
 
 export function usage(): string {

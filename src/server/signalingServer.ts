@@ -20,8 +20,15 @@ import {
   type ListHostsResponse,
   type ServerToClientEvents,
 } from '../protocol/wire.js';
-import { announcesExactStatus, createAuthenticator, OPEN_POLICY, type AuthOptions } from './auth.js';
+import {
+  announcesExactStatus,
+  createAuthenticator,
+  OPEN_POLICY,
+  type AuthOptions,
+} from './auth.js';
+import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.js';
 import { validateHostName } from './hostName.js';
+import { operationsRoutes } from './opsRoutes.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
 import { TokenBucket, systemClock, type Clock } from './rateLimit.js';
@@ -109,6 +116,8 @@ export interface SignalingServerOptions {
    * may create and join. Without it the server is open.
    */
   auth?: AuthOptions;
+  /** Timing of `drain()` (SIGTERM with the CLI); see docs/operations.md "Drain". */
+  drain?: DrainOptions;
 }
 
 export interface SignalingServer {
@@ -128,6 +137,13 @@ export interface SignalingServer {
   health(): Promise<Health>;
   /** Disconnects every socket, waits for their clean-up, closes the HTTP server. Idempotent. */
   close(): Promise<void>;
+  /** What `GET /readyz` answers: ready while serving and the state backend answers. */
+  ready(): Promise<Readiness>;
+  /**
+   * Not ready any more, then tells every client to move to another node and
+   * closes once they are gone or at `drain.timeoutMs`. Resolves once closed.
+   */
+  drain(): Promise<void>;
 }
 
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -176,6 +192,7 @@ export async function createSignalingServer(
   options: SignalingServerOptions = {},
 ): Promise<SignalingServer> {
   const limits = resolveLimits(options.limits);
+  const drainOptions = resolveDrain(options.drain);
   const clock = options.clock ?? systemClock;
   const log = createLogger(options);
   if (options.redis !== undefined && (options.state !== undefined || options.adapter !== undefined))
@@ -240,7 +257,10 @@ export async function createSignalingServer(
     createServer(
       createRequestListener({
         health,
-        onRequest: options.onRequest,
+        onRequest: operationsRoutes(
+          { readiness: (): Promise<Readiness> => drain.readiness() },
+          options.onRequest,
+        ),
         staticDir: options.staticDir,
         onError: (error: unknown, req: IncomingMessage) =>
           log.error(
@@ -289,6 +309,11 @@ export async function createSignalingServer(
         });
   if (authenticator !== undefined) server.use(authenticator.middleware);
   const policy = authenticator?.policy ?? OPEN_POLICY;
+
+  const drain: Drain = new Drain(
+    { io: server, state, health, close: () => close(), log },
+    drainOptions,
+  );
 
   server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
@@ -527,7 +552,9 @@ export async function createSignalingServer(
         if (!granted.ok) {
           rejected('forbidden');
           // Extreal clients take every status but 409 as success (PROTOCOL.md).
-          const status = announcesExactStatus(socket) ? ServerStatus.Forbidden : ServerStatus.Conflict;
+          const status = announcesExactStatus(socket)
+            ? ServerStatus.Forbidden
+            : ServerStatus.Conflict;
           ack({ status, message: granted.message });
           slog.info({ status, why: granted.message }, 'create host');
           return;
@@ -729,6 +756,7 @@ export async function createSignalingServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      drain.closed();
       const forceTimer = setTimeout(() => httpServer.closeAllConnections(), FORCE_CLOSE_AFTER_MS);
       forceTimer.unref();
       await new Promise<void>((resolve) => {
@@ -764,5 +792,7 @@ export async function createSignalingServer(
     stats: () => counters.snapshot(sockets()),
     health,
     close,
+    ready: () => drain.readiness(),
+    drain: () => drain.drain(),
   };
 }
