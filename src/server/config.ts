@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import type { Level } from 'pino';
 import { DEFAULT_LIMITS, resolveLimits, type SignalingLimits } from './limits.js';
+import type { MetricsOptions } from './metrics.js';
 import type { SignalingServerOptions } from './signalingServer.js';
 
 /** A setting that cannot be used; the command exits with code 2. */
@@ -109,6 +110,9 @@ function parseDuration(raw: string, source: string): number {
   return value;
 }
 
+const metricsOf = (into: SignalingServerOptions): MetricsOptions =>
+  typeof into.metrics === 'object' ? into.metrics : into.metrics === false ? { enabled: false } : {};
+
 /** Operations (docs/operations.md): tokens, readiness and drain, metrics, TURN credentials. */
 const operationsSettings: Setting[] = [
   {
@@ -136,6 +140,34 @@ const operationsSettings: Setting[] = [
     description: 'on SIGTERM, time between /readyz 503 and telling clients to move (default 2000)',
     apply(raw, into, source) {
       into.drain = { ...into.drain, moveAfterMs: parseDuration(raw, source) };
+    },
+  },
+  {
+    flag: 'metrics',
+    env: 'SIGNALING_METRICS',
+    value: '<bool>',
+    description: 'serve Prometheus metrics at GET /metrics (default true)',
+    apply(raw, into, source) {
+      into.metrics = { ...metricsOf(into), enabled: parseBoolean(raw, source) };
+    },
+  },
+  {
+    flag: 'metrics-port',
+    env: 'SIGNALING_METRICS_PORT',
+    value: '<port>',
+    description: 'serve /metrics on this port instead of the signaling port',
+    apply(raw, into, source) {
+      into.metrics = { ...metricsOf(into), port: parsePort(raw, source) };
+    },
+  },
+  {
+    flag: 'metrics-host',
+    env: 'SIGNALING_METRICS_HOST',
+    value: '<address>',
+    description: 'address of the metrics port (default: --host)',
+    apply(raw, into, source) {
+      if (raw.trim() === '') throw new ConfigError(`${source} must not be empty`);
+      into.metrics = { ...metricsOf(into), host: raw.trim() };
     },
   },
 ];

@@ -28,6 +28,7 @@ import {
 } from './auth.js';
 import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.js';
 import { validateHostName } from './hostName.js';
+import { NO_METRICS, ServerMetrics, type MetricsOptions } from './metrics.js';
 import { operationsRoutes } from './opsRoutes.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
@@ -118,6 +119,8 @@ export interface SignalingServerOptions {
   auth?: AuthOptions;
   /** Timing of `drain()` (SIGTERM with the CLI); see docs/operations.md "Drain". */
   drain?: DrainOptions;
+  /** Prometheus metrics at `GET /metrics` (default on); `false` turns them off, `{ port }` serves them on their own port. */
+  metrics?: boolean | MetricsOptions;
 }
 
 export interface SignalingServer {
@@ -144,6 +147,8 @@ export interface SignalingServer {
    * closes once they are gone or at `drain.timeoutMs`. Resolves once closed.
    */
   drain(): Promise<void>;
+  /** Where the metrics are served: `<url>/metrics`, the metrics port's URL, or `undefined` when off. */
+  readonly metricsUrl: string | undefined;
 }
 
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -208,7 +213,22 @@ export async function createSignalingServer(
         );
   /** The cluster closes its own state. */
   const ownsState = options.state === undefined && cluster === undefined;
-  const state: SignalingState = cluster?.state ?? options.state ?? new InMemorySignalingState();
+  const baseState: SignalingState = cluster?.state ?? options.state ?? new InMemorySignalingState();
+  const metricsOptions: MetricsOptions =
+    typeof options.metrics === 'object' ? options.metrics : { enabled: options.metrics ?? true };
+  const metrics =
+    metricsOptions.enabled === false
+      ? undefined
+      : new ServerMetrics(
+          {
+            stats: () => counters.snapshot(sockets()),
+            state: baseState,
+            redis: cluster !== undefined,
+          },
+          metricsOptions,
+        );
+  const hooks = metrics ?? NO_METRICS;
+  const state = metrics?.instrument(baseState) ?? baseState;
   const adapter = cluster?.adapter ?? options.adapter;
   const counters = new StatsCounter();
   /** Every task still running on a socket's chain, so `close()` can wait for them. */
@@ -258,7 +278,11 @@ export async function createSignalingServer(
       createRequestListener({
         health,
         onRequest: operationsRoutes(
-          { readiness: (): Promise<Readiness> => drain.readiness() },
+          {
+            readiness: (): Promise<Readiness> => drain.readiness(),
+            metrics:
+              metricsOptions.port === undefined ? metrics?.exposition.bind(metrics) : undefined,
+          },
           options.onRequest,
         ),
         staticDir: options.staticDir,
@@ -395,6 +419,7 @@ export async function createSignalingServer(
     };
 
     const strike = (why: string): void => {
+      hooks.strike();
       if (cut || strikes.take()) return;
       cut = true;
       counters.cutOff += 1;
@@ -478,6 +503,7 @@ export async function createSignalingServer(
       if (target === undefined) server.to(message.to).emit('message', toRelayed(message, id));
       else target.emit('message', toRelayed(message, id));
       counters.relayed += 1;
+      hooks.relayed(message.type, id, message.to);
       slog.debug({ type: message.type, to: message.to }, 'message relayed');
       ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
     };
@@ -528,7 +554,10 @@ export async function createSignalingServer(
     };
 
     socket.on('create host', (...args: unknown[]) => {
-      const ack = lastFunction(args) as Ack<CreateHostResponse> | undefined;
+      const ack = hooks.timed(
+        'create host',
+        lastFunction(args) as Ack<CreateHostResponse> | undefined,
+      );
       if (ack === undefined) {
         rejected('no-ack');
         slog.debug('create host without an ack: ignored');
@@ -621,7 +650,10 @@ export async function createSignalingServer(
     });
 
     socket.on('list hosts', (...args: unknown[]) => {
-      const ack = lastFunction(args) as Ack<ListHostsResponse> | undefined;
+      const ack = hooks.timed(
+        'list hosts',
+        lastFunction(args) as Ack<ListHostsResponse> | undefined,
+      );
       if (ack === undefined) {
         rejected('no-ack');
         slog.debug('list hosts without an ack: ignored');
@@ -750,7 +782,17 @@ export async function createSignalingServer(
   const port =
     typeof address === 'object' && address !== null ? address.port : (options.port ?? DEFAULT_PORT);
   const boundHost = typeof address === 'object' && address !== null ? address.address : host;
-  log.info({ url: formatUrl(boundHost, port) }, 'listening');
+  const metricsUrl =
+    metrics === undefined
+      ? undefined
+      : ((await metrics.listen(boundHost).catch(async (error: unknown) => {
+          // The metrics port is taken: nothing may stay open.
+          await new Promise<void>((resolve) => void server.close(() => resolve()));
+          if (ownsState) await state.close();
+          await cluster?.close();
+          throw error;
+        })) ?? `${formatUrl(boundHost, port)}/metrics`);
+  log.info({ url: formatUrl(boundHost, port), metrics: metricsUrl }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -774,6 +816,7 @@ export async function createSignalingServer(
       clearTimeout(forceTimer);
       while (pending.size > 0) await Promise.allSettled([...pending]);
       state.setListener?.(undefined);
+      await metrics?.close();
       if (ownsState) await state.close();
       await cluster?.close();
       log.info('closed');
@@ -794,5 +837,6 @@ export async function createSignalingServer(
     close,
     ready: () => drain.readiness(),
     drain: () => drain.drain(),
+    metricsUrl,
   };
 }
