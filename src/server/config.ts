@@ -9,6 +9,7 @@ import type { Level } from 'pino';
 import { DEFAULT_LIMITS, resolveLimits, type SignalingLimits } from './limits.js';
 import type { MetricsOptions } from './metrics.js';
 import type { SignalingServerOptions } from './signalingServer.js';
+import type { TurnOptions } from './turnCredentials.js';
 
 /** A setting that cannot be used; the command exits with code 2. */
 export class ConfigError extends Error {
@@ -26,6 +27,8 @@ interface Setting {
   env?: string;
   value: string;
   description: string;
+  /** The flag may be repeated; each occurrence is applied. */
+  multiple?: boolean;
   apply(raw: string, into: SignalingServerOptions, source: string): void;
 }
 
@@ -110,8 +113,23 @@ function parseDuration(raw: string, source: string): number {
   return value;
 }
 
+type PartialTurn = Partial<TurnOptions>;
+const turnOf = (into: SignalingServerOptions): PartialTurn => (into.turn ?? {});
+
+/** Settings that only work together: TURN needs a secret and at least one URL. */
+function checkOperations(options: SignalingServerOptions): void {
+  if (options.turn === undefined) return;
+  const turn = options.turn as PartialTurn;
+  if (turn.secret === undefined || turn.urls === undefined || turn.urls.length === 0)
+    throw new ConfigError('TURN credentials need both --turn-secret and at least one --turn-url');
+}
+
 const metricsOf = (into: SignalingServerOptions): MetricsOptions =>
-  typeof into.metrics === 'object' ? into.metrics : into.metrics === false ? { enabled: false } : {};
+  typeof into.metrics === 'object'
+    ? into.metrics
+    : into.metrics === false
+      ? { enabled: false }
+      : {};
 
 /** Operations (docs/operations.md): tokens, readiness and drain, metrics, TURN credentials. */
 const operationsSettings: Setting[] = [
@@ -140,6 +158,44 @@ const operationsSettings: Setting[] = [
     description: 'on SIGTERM, time between /readyz 503 and telling clients to move (default 2000)',
     apply(raw, into, source) {
       into.drain = { ...into.drain, moveAfterMs: parseDuration(raw, source) };
+    },
+  },
+  {
+    flag: 'turn-secret',
+    env: 'SIGNALING_TURN_SECRET',
+    value: '<secret>',
+    description: 'mint TURN credentials with this secret (coturn static-auth-secret)',
+    apply(raw, into) {
+      if (raw !== '') into.turn = { ...turnOf(into), secret: raw } as TurnOptions;
+    },
+  },
+  {
+    flag: 'turn-url',
+    env: 'SIGNALING_TURN_URLS',
+    value: '<url>',
+    multiple: true,
+    description: 'a TURN URL handed to clients; repeatable, comma-separated in the env, adds to it',
+    apply(raw, into, source) {
+      const urls = raw
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== '');
+      for (const url of urls)
+        if (!/^turns?:/.test(url))
+          throw new ConfigError(`${source} must be turn: or turns: URLs, got "${url}"`);
+      into.turn = { ...turnOf(into), urls: [...(turnOf(into).urls ?? []), ...urls] } as TurnOptions;
+    },
+  },
+  {
+    flag: 'turn-ttl',
+    env: 'SIGNALING_TURN_TTL',
+    value: '<seconds>',
+    description: 'lifetime of each TURN credential, seconds (default 86400)',
+    apply(raw, into, source) {
+      const ttl = parseNumber(raw, source);
+      if (!Number.isFinite(ttl) || ttl < 60)
+        throw new ConfigError(`${source} must be at least 60 seconds`);
+      into.turn = { ...turnOf(into), ttl } as TurnOptions;
     },
   },
   {
@@ -274,14 +330,20 @@ export function parseCli(argv: readonly string[], env: Env): CliParse {
       const raw = setting.env === undefined ? undefined : env[setting.env];
       if (raw !== undefined) setting.apply(raw, options, setting.env ?? setting.flag);
     }
-    const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    const parseOptions: Record<
+      string,
+      { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+    > = {
       help: { type: 'boolean', short: 'h' },
     };
     for (const setting of SETTINGS) {
-      parseOptions[setting.flag] =
-        setting.short === undefined ? { type: 'string' } : { type: 'string', short: setting.short };
+      parseOptions[setting.flag] = {
+        type: 'string',
+        ...(setting.short === undefined ? {} : { short: setting.short }),
+        ...(setting.multiple === true ? { multiple: true } : {}),
+      };
     }
-    let values: Record<string, string | boolean | undefined>;
+    let values: Record<string, string | string[] | boolean | undefined>;
     try {
       ({ values } = parseArgs({
         args: [...argv],
@@ -289,7 +351,7 @@ export function parseCli(argv: readonly string[], env: Env): CliParse {
         strict: true,
         allowPositionals: false,
       }) as {
-        values: Record<string, string | boolean | undefined>;
+        values: Record<string, string | string[] | boolean | undefined>;
       });
     } catch (error) {
       throw new ConfigError(error instanceof Error ? error.message : String(error));
@@ -298,7 +360,10 @@ export function parseCli(argv: readonly string[], env: Env): CliParse {
     for (const setting of SETTINGS) {
       const raw = values[setting.flag];
       if (typeof raw === 'string') setting.apply(raw, options, `--${setting.flag}`);
+      else if (Array.isArray(raw))
+        for (const one of raw) setting.apply(one, options, `--${setting.flag}`);
     }
+    checkOperations(options);
     try {
       resolveLimits(options.limits);
     } catch (error) {

@@ -30,6 +30,7 @@ import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.
 import { validateHostName } from './hostName.js';
 import { NO_METRICS, ServerMetrics, type MetricsOptions } from './metrics.js';
 import { operationsRoutes } from './opsRoutes.js';
+import { TURN_EVENT, TurnIssuer, type TurnOptions } from './turnCredentials.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
 import { TokenBucket, systemClock, type Clock } from './rateLimit.js';
@@ -121,6 +122,8 @@ export interface SignalingServerOptions {
   drain?: DrainOptions;
   /** Prometheus metrics at `GET /metrics` (default on); `false` turns them off, `{ port }` serves them on their own port. */
   metrics?: boolean | MetricsOptions;
+  /** Mint TURN credentials (coturn `use-auth-secret`) and hand each client its ICE servers. */
+  turn?: TurnOptions;
 }
 
 export interface SignalingServer {
@@ -154,7 +157,12 @@ export interface SignalingServer {
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 type Ack<T> = (response: T) => void;
 
-const KNOWN_EVENTS: ReadonlySet<string> = new Set(['create host', 'list hosts', 'message']);
+const KNOWN_EVENTS: ReadonlySet<string> = new Set([
+  'create host',
+  'list hosts',
+  'message',
+  TURN_EVENT,
+]);
 const DEFAULT_PORT = 3010;
 const DEFAULT_HOST = '127.0.0.1';
 const FORCE_CLOSE_AFTER_MS = 3_000;
@@ -198,6 +206,17 @@ export async function createSignalingServer(
 ): Promise<SignalingServer> {
   const limits = resolveLimits(options.limits);
   const drainOptions = resolveDrain(options.drain);
+  // Options are checked before anything opens; the state is read lazily.
+  const authenticator =
+    options.auth === undefined
+      ? undefined
+      : createAuthenticator(options.auth, {
+          hostNameOf: (socketId) => state.hostNameOf(socketId),
+          now: options.auth.now ?? Date.now,
+          onRefused: (reason) => log.info({ reason }, 'connection refused: token'),
+        });
+  const turn =
+    options.turn === undefined ? undefined : new TurnIssuer(options.turn, options.auth?.now);
   const clock = options.clock ?? systemClock;
   const log = createLogger(options);
   if (options.redis !== undefined && (options.state !== undefined || options.adapter !== undefined))
@@ -323,16 +342,9 @@ export async function createSignalingServer(
     ...(adapter === undefined ? {} : { adapter }),
   });
 
-  const authenticator =
-    options.auth === undefined
-      ? undefined
-      : createAuthenticator(options.auth, {
-          hostNameOf: (socketId) => state.hostNameOf(socketId),
-          now: options.auth.now ?? Date.now,
-          onRefused: (reason) => log.info({ reason }, 'connection refused: token'),
-        });
   if (authenticator !== undefined) server.use(authenticator.middleware);
   const policy = authenticator?.policy ?? OPEN_POLICY;
+  turn?.attach(server, (socket) => authenticator?.subjectOf(socket), clock);
 
   const drain: Drain = new Drain(
     { io: server, state, health, close: () => close(), log },
