@@ -11,7 +11,9 @@ import { PeerClient } from '../../src/client/PeerClient';
 import { attachChat, type Chat } from '../helpers/chat';
 import { next } from '../helpers/clientHarness';
 import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
-import { HaProxy } from '../helpers/haproxy';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HaProxy, referenceConfig } from '../helpers/haproxy';
 import { RedisServer } from '../helpers/redis';
 import { buildNodeScript, request, SignalingNode, Sockets, waitFor, type HostsAck } from './nodes';
 
@@ -96,6 +98,20 @@ describe('drain behind HAProxy: two nodes on Redis', () => {
     peers.push(p);
     return p;
   };
+
+  it('docs/operations.md shows the configuration this spec runs HAProxy with', () => {
+    const page = readFileSync(join(__dirname, '../../docs/operations.md'), 'utf8');
+    const production = referenceConfig({
+      bind: '*:80',
+      stats: '127.0.0.1:8404',
+      backends: [
+        { name: 'a', address: '10.0.0.11:3010' },
+        { name: 'b', address: '10.0.0.12:3010' },
+      ],
+      checkMs: 1000,
+    });
+    expect(page).toContain(`\`\`\`text haproxy.cfg\n${production}\`\`\``);
+  });
 
   it('moves every client of the draining node to the other one, keeping the mesh, with no 5xx from the balancer', async () => {
     await waitFor(

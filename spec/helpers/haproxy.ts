@@ -17,13 +17,22 @@ export interface Backend {
   address: string;
 }
 
-/** The reference configuration (docs/operations.md); `checkMs` is the health-check interval. */
-export function referenceConfig(
-  port: number,
-  statsPort: number,
-  backends: readonly Backend[],
-  checkMs = 200,
-): string {
+/**
+ * The reference configuration, as docs/operations.md shows it (the drain
+ * spec checks the page holds it): `bind` and `stats` are `address:port`,
+ * `checkMs` the health-check interval.
+ */
+export function referenceConfig({
+  bind,
+  stats,
+  backends,
+  checkMs,
+}: {
+  bind: string;
+  stats: string;
+  backends: readonly Backend[];
+  checkMs: number;
+}): string {
   return [
     'global',
     '  maxconn 4096',
@@ -37,7 +46,7 @@ export function referenceConfig(
     '  option redispatch',
     '  retries 3',
     'frontend signaling',
-    `  bind 127.0.0.1:${port}`,
+    `  bind ${bind}`,
     '  default_backend nodes',
     'backend nodes',
     // Long-polling requests carry their session id: keep each session on its node.
@@ -48,7 +57,7 @@ export function referenceConfig(
     `  default-server inter ${checkMs} fall 1 rise 2`,
     ...backends.map((b) => `  server ${b.name} ${b.address} check`),
     'listen stats',
-    `  bind 127.0.0.1:${statsPort}`,
+    `  bind ${stats}`,
     '  stats enable',
     '  stats uri /stats',
     '',
@@ -78,7 +87,15 @@ export class HaProxy {
     const [port, statsPort] = [await freePort(), await freePort()];
     const dir = mkdtempSync(join(tmpdir(), 'rxpeer-haproxy-'));
     const config = join(dir, 'haproxy.cfg');
-    writeFileSync(config, referenceConfig(port, statsPort, backends, checkMs));
+    writeFileSync(
+      config,
+      referenceConfig({
+        bind: `127.0.0.1:${port}`,
+        stats: `127.0.0.1:${statsPort}`,
+        backends,
+        checkMs,
+      }),
+    );
     // -db: in the foreground, no daemon; SIGTERM stops it.
     const child = spawn(HAPROXY, ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     const proxy = new HaProxy(child, port, statsPort, dir);
