@@ -121,6 +121,20 @@ describe('admission by token', () => {
       await harness.connect({ auth: { token: good } });
       const viaQuery = await harness.connect({ query: { token: good } });
       expect(viaQuery.connected).toBe(true);
+      // A WebGL app only configures a URL: socket.io-client sends its query string along.
+      const viaUrl = io(`${harness.server.url}/?token=${encodeURIComponent(good)}`, {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          viaUrl.once('connect', resolve);
+          viaUrl.once('connect_error', reject);
+        });
+      } finally {
+        viaUrl.disconnect();
+      }
     });
 
     it('a refused PeerClient reports it on connectFailed$; the stream error is an AuthFailedError', async () => {

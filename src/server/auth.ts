@@ -265,7 +265,7 @@ function claimsVerifier(options: AuthVerification, now: () => number): ClaimsVer
         ? createPublicKey(options.publicKey)
         : options.publicKey;
     if (key.type !== 'public') throw new TypeError('auth.publicKey must be a public key');
-    algorithms = [...(listed)];
+    algorithms = [...listed];
   }
   return async (_handshake, token) => {
     if (token === undefined)

@@ -114,7 +114,7 @@ function parseDuration(raw: string, source: string): number {
 }
 
 type PartialTurn = Partial<TurnOptions>;
-const turnOf = (into: SignalingServerOptions): PartialTurn => (into.turn ?? {});
+const turnOf = (into: SignalingServerOptions): PartialTurn => into.turn ?? {};
 
 /** Settings that only work together: TURN needs a secret and at least one URL. */
 function checkOperations(options: SignalingServerOptions): void {
