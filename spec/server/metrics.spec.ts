@@ -5,6 +5,7 @@
  * own port.
  */
 import { Prometheus } from '../helpers/prometheus';
+import { RedisServer } from '../helpers/redis';
 import { waitFor } from '../cluster/nodes';
 import { ACK_TIMEOUT_MS, Harness, type ClientSocket } from './helpers';
 
@@ -147,5 +148,31 @@ describe('metrics', () => {
     const { body } = await text(`${harness.server.url}/metrics`);
     expect(body).toContain('rxpeer_messages_relayed_total{type="other"} 3');
     expect(body).not.toContain('x-1');
+  });
+
+  it('with Redis: times each state operation and counts the ones that fail while Redis is away', async () => {
+    const redis = await RedisServer.start();
+    try {
+      harness = await Harness.start({ redis: { url: redis.url, timeoutMs: 300 } });
+      const host = await harness.connect();
+      expect(await emit(host, 'create host', 'on redis')).toMatchObject({ status: 200 });
+      let { body } = await text(`${harness.server.url}/metrics`);
+      expect(body).toMatch(
+        /^rxpeer_redis_operation_duration_seconds_count\{operation="claimHost"\} 1$/m,
+      );
+      expect(body).toContain(
+        'rxpeer_redis_errors_total{operation="claimHost",kind="unavailable"} 0',
+      );
+      await redis.stop();
+      expect(await emit(host, 'list hosts')).toMatchObject({ status: 503 });
+      ({ body } = await text(`${harness.server.url}/metrics`));
+      expect(body).toContain(
+        'rxpeer_redis_errors_total{operation="listHosts",kind="unavailable"} 1',
+      );
+      await harness.close();
+      harness = undefined;
+    } finally {
+      await redis.stop();
+    }
   });
 });
