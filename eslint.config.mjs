@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 import rxjsX from 'eslint-plugin-rxjs-x';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-output/**', 'bench/results/**', '**/*.cjs', '**/*.mjs', 'examples/**/dist/**', 'demo/dist/**'] },
+  { ignores: ['dist/**', 'packages/*/dist/**', 'docs/api/**', 'node_modules/**', 'coverage/**', 'test-output/**', 'bench/results/**', '**/*.cjs', '**/*.mjs', 'examples/**/dist/**', 'demo/dist/**'] },
   {
     files: ['src/**/*.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked, rxjsX.configs.recommended],

@@ -1,30 +1,5 @@
 #!/usr/bin/env node
-// rxpeer-signaling: runs the compiled signaling server (dist/cjs/server/cli.js).
-// `npm start` builds dist first when it is missing or older than src.
+// The repository's launcher for `npm start` and the specs: the real bin is the
+// rxpeer-signaling package's (packages/rxpeer-signaling/bin/rxpeer-signaling.cjs).
 'use strict';
-const { existsSync } = require('node:fs');
-const { join } = require('node:path');
-
-const entry = join(__dirname, '..', 'dist', 'cjs', 'server', 'cli.js');
-if (!existsSync(entry)) {
-  process.stderr.write(
-    `rxpeer-signaling: ${entry} is missing; run "npm run build" (or "npm start") first.\n`,
-  );
-  process.exit(1);
-}
-
-require(entry)
-  .main(process.argv.slice(2), process.env)
-  .then(
-    (code) => {
-      process.exitCode = code;
-      // Everything is closed by now; should a stray handle linger, do not hang.
-      setTimeout(() => process.exit(code), 2000).unref();
-    },
-    (error) => {
-      process.stderr.write(
-        `rxpeer-signaling: ${error && error.stack ? error.stack : String(error)}\n`,
-      );
-      process.exit(1);
-    },
-  );
+require('../packages/rxpeer-signaling/bin/rxpeer-signaling.cjs');

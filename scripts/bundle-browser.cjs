@@ -22,7 +22,8 @@ function build({ entry, name, globalName }, format, external = []) {
     outfile: file,
     bundle: true,
     minify: true,
-    sourcemap: true,
+    // No source maps: with their sources (rxjs, socket.io-client) they would triple the package.
+    sourcemap: false,
     format,
     globalName: format === 'iife' ? globalName : undefined,
     platform: 'browser',

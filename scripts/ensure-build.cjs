@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// Runs before `npm start`: builds dist/ (scripts/build.cjs) when the compiled
-// signaling server is missing or older than any file under src/, so that the
-// bin always runs what src/ says.
+// Runs before `npm start` (and the bin's specs): builds the signaling server's
+// JavaScript (packages/rxpeer-signaling/dist, esbuild, about a second) when it is
+// missing or older than any file under src/, so that the bin always runs what
+// src/ says. Declarations and browser bundles are left to `npm run build`.
 'use strict';
 const { existsSync, readdirSync, statSync } = require('node:fs');
-const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const target = join(root, 'dist', 'cjs', 'server', 'cli.js');
+const target = join(root, 'packages', 'rxpeer-signaling', 'dist', 'cjs', 'server', 'cli.js');
 
 const newest = (dir) => {
   let latest = 0;
@@ -22,21 +22,8 @@ const newest = (dir) => {
 
 const stale = !existsSync(target) || statSync(target).mtimeMs < newest(join(root, 'src'));
 if (stale) {
-  process.stdout.write('rxpeer: building dist/ (npm run build)…\n');
-  try {
-    execFileSync(process.execPath, [join(root, 'scripts', 'build.cjs')], {
-      cwd: root,
-      stdio: 'inherit',
-    });
-  } catch (error) {
-    // tsc still emits JavaScript when other parts of src/ have type errors;
-    // the server can run from that, so only a missing entry point is fatal.
-    if (!existsSync(target)) {
-      process.stderr.write('rxpeer: the build failed and dist/cjs/server/cli.js is missing\n');
-      process.exit(1);
-    }
-    process.stderr.write(
-      'rxpeer: the build reported errors (see above); starting from the files it emitted\n',
-    );
-  }
+  process.stdout.write('rxpeer: building the signaling server (esbuild)…\n');
+  // esbuild does not type-check: `npm run typecheck` does.
+  const { main } = require('./build.cjs');
+  process.exitCode = main(['signaling', '--js-only', '--quiet']);
 }

@@ -20,6 +20,13 @@ export type RxpeerErrorCode =
   | 'STOPPED'
   | 'DISPOSED'
   | 'BRIDGE'
+  | 'INVALID_CONFIG'
+  | 'NOT_CONNECTED'
+  | 'CHANNEL_CLOSED'
+  | 'PEER_GONE'
+  | 'MESSAGE_TOO_LARGE'
+  | 'CANDIDATE_BUFFER_FULL'
+  | 'IDENTITY_REFUSED'
   | 'AUTH_FAILED'
   | 'FORBIDDEN';
 
@@ -166,6 +173,56 @@ export class BridgeError extends RxpeerError {
   }
 }
 
+/** A configuration value that can never work (a negative timeout, a zero heartbeat …). */
+export class InvalidConfigError extends RxpeerError {
+  constructor(readonly field: string, message: string, readonly value?: unknown) {
+    super('INVALID_CONFIG', `Invalid ${field}: ${message}`, { context: { field, value } });
+  }
+}
+
+/** `send` to a peer with which the channel is not open (never connected, left, or the label is not open there yet). */
+export class NotConnectedError extends RxpeerError {
+  constructor(readonly label: string, readonly peerId: string) {
+    super('NOT_CONNECTED', `Channel "${label}" is not open with peer ${peerId}`, { context: { label, peerId } });
+  }
+}
+
+/** The data channel closed (or the client was disposed) before a message was handed to it. */
+export class ChannelClosedError extends RxpeerError {
+  constructor(readonly label: string, readonly peerId: string, reason: string) {
+    super('CHANNEL_CLOSED', `Channel "${label}" with peer ${peerId} closed before the message was sent: ${reason}`, {
+      context: { label, peerId, reason },
+    });
+  }
+}
+
+/** The peer left (its connection closed) before a message was handed to the channel. */
+export class PeerGoneError extends RxpeerError {
+  constructor(readonly label: string, readonly peerId: string) {
+    super('PEER_GONE', `Peer ${peerId} left before the message on channel "${label}" was sent`, { context: { label, peerId } });
+  }
+}
+
+/**
+ * A message larger than the pair can carry: over the peer's SCTP
+ * `max-message-size` on a channel that cannot split messages (a peer that is
+ * not rxpeer, or an unordered / partially reliable channel), or over the
+ * channel's `maxMessageBytes` limit.
+ */
+export class MessageTooLargeError extends RxpeerError {
+  constructor(
+    readonly label: string,
+    readonly peerId: string,
+    readonly size: number,
+    readonly limit: number,
+    reason: string,
+  ) {
+    super('MESSAGE_TOO_LARGE', `A message of ${size} bytes on channel "${label}" to peer ${peerId} is over the limit of ${limit} bytes: ${reason}`, {
+      context: { label, peerId, size, limit, reason },
+    });
+  }
+}
+
 /**
  * The signaling server refused the connection for its token (none, a bad
  * signature, expired …): `connect_error` with `data.code === 'AUTH_FAILED'`.
@@ -209,5 +266,30 @@ export function describe(error: unknown): string {
     return JSON.stringify(error) ?? String(error);
   } catch {
     return String(error);
+  }
+}
+
+/**
+ * A peer sent more ICE candidates than rxpeer holds for it while its
+ * connection has no remote description yet; the extra ones were dropped.
+ */
+export class CandidateBufferFullError extends RxpeerError {
+  constructor(readonly peerId: string, readonly limit: number) {
+    super('CANDIDATE_BUFFER_FULL', `Peer ${peerId} sent more than ${limit} candidates before its description; the rest were dropped`, {
+      context: { peerId, limit },
+    });
+  }
+}
+
+/**
+ * A claim that a peer now has another signaling id was refused: the claimed
+ * id belongs to someone else, or the claim was not confirmed over that
+ * peer's own connection.
+ */
+export class IdentityClaimError extends RxpeerError {
+  constructor(readonly peerId: string, readonly claimedId: string, readonly reason: string) {
+    super('IDENTITY_REFUSED', `Refused peer ${peerId}'s claim to be at signaling id ${claimedId}: ${reason}`, {
+      context: { peerId, claimedId, reason },
+    });
   }
 }

@@ -3,7 +3,10 @@
  * the signaling server is `rxpeer/server`, the Unity bridge `rxpeer/bridge`.
  */
 export { PeerClient, DEFAULT_P2P_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_VANILLA_ICE_TIMEOUT } from './client/PeerClient.js';
+export type { Channel, ChannelMessage, ChannelOptions, BinaryType } from './client/channel.js';
+export type { OutgoingData } from './client/channelFrames.js';
 export type {
+  ClientStatus,
   PcCloseHook,
   PcCreateEvent,
   PcCreateHook,

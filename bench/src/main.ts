@@ -14,11 +14,13 @@ import { meshLatency, meshLatencyProcesses, type MeshSamples } from './mesh';
 import { bareMemory, perSocketKiB, serverLoad, GROUP } from './serverLoad';
 import { relayThroughput, medianOf } from './relay';
 import { clientSize } from './size';
+import { transfer } from './transfer';
 import { opsCost, opsMedian, OPS_SETTINGS } from './ops';
+import { createSignalingServer } from '../../src/server';
 import { fromSummary, single, table, type Row } from './report';
 import { summarize, median } from './stats';
 
-const SECTIONS = ['join', 'stun', 'mesh', 'server', 'relay', 'size', 'ops'] as const;
+const SECTIONS = ['join', 'stun', 'mesh', 'server', 'relay', 'transfer', 'size', 'ops'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -38,6 +40,8 @@ interface Settings {
   relayTrials: number;
   relayMessages: number;
   relayWindow: number;
+  /** Rounds of the §9 data-transfer variants (interleaved). */
+  transferTrials: number;
   opsTrials: number;
   opsConnections: number;
   opsMessages: number;
@@ -59,6 +63,7 @@ const FULL: Settings = {
   relayTrials: 10,
   relayMessages: 20_000,
   relayWindow: 256,
+  transferTrials: 7,
   opsTrials: 5,
   opsConnections: 500,
   opsMessages: 10_000,
@@ -80,6 +85,7 @@ const QUICK: Settings = {
   relayTrials: 1,
   relayMessages: 1_000,
   relayWindow: 256,
+  transferTrials: 1,
   opsTrials: 1,
   opsConnections: 100,
   opsMessages: 1_000,
@@ -634,6 +640,33 @@ async function main(): Promise<void> {
     },
   );
 
+  await section('transfer', `§9 data transfer Node↔Node (${s.transferTrials} trials)`, async () => {
+    const server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+    try {
+      const t = await transfer(server.url, s.transferTrials, log);
+      raw.transfer = t;
+      const mbps = (x: { mbps: number }[]) => summarize(x.map((v) => v.mbps));
+      rows.push(
+        fromSummary('transfer.20MiB.rxpeer', '9', '20 MiB as one message, client.channel', 'MB/s', mbps(t.rxpeer20)),
+        fromSummary('transfer.20MiB.bare', '9', '20 MiB, bare RTCDataChannel (256 KiB messages)', 'MB/s', mbps(t.bare20)),
+        fromSummary('transfer.50MiB.rxpeer', '9', '50 MiB in 800 awaited sends, client.channel', 'MB/s', mbps(t.rxpeer50)),
+        fromSummary('transfer.50MiB.bare', '9', '50 MiB, bare RTCDataChannel', 'MB/s', mbps(t.bare50)),
+        single(
+          'transfer.50MiB.mem.rxpeer',
+          '9',
+          'arrayBuffers growth during 50 MiB, client.channel',
+          'MiB',
+          median(t.rxpeer50.map((v) => v.memory.arrayBuffersMiB)),
+          { op: '<=', limit: 4, text: '≤ 4 MiB' },
+        ),
+        single('transfer.50MiB.rss.rxpeer', '9', 'RSS growth during 50 MiB, client.channel', 'MiB', median(t.rxpeer50.map((v) => v.memory.rssMiB))),
+        single('transfer.50MiB.rss.bare', '9', 'RSS growth during 50 MiB, bare', 'MiB', median(t.bare50.map((v) => v.memory.rssMiB))),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   await section('size', '§8 client size', async () => {
     const z = clientSize(root);
     raw.size = z;
@@ -689,7 +722,7 @@ async function main(): Promise<void> {
 
   await section(
     'ops',
-    `§9 cost of tokens and metrics (${s.opsTrials} trials × ${s.opsConnections} connections, ${s.opsMessages} messages)`,
+    `§10 cost of tokens and metrics (${s.opsTrials} trials × ${s.opsConnections} connections, ${s.opsMessages} messages)`,
     async () => {
       const r = await opsCost(s.opsTrials, s.opsConnections, s.opsMessages, s.relayWindow);
       raw.ops = r;
@@ -703,14 +736,14 @@ async function main(): Promise<void> {
         rows.push(
           single(
             `ops.connect.${setting}`,
-            '9',
+            '10',
             `server CPU per connection, ${names[setting]}`,
             'µs',
             opsMedian(r.trials[setting], 'connectCpuUs'),
           ),
           single(
             `ops.relay.${setting}`,
-            '9',
+            '10',
             `server CPU per relayed message, ${names[setting]}`,
             'µs',
             opsMedian(r.trials[setting], 'relayCpuUs'),
@@ -723,7 +756,7 @@ async function main(): Promise<void> {
           rows.push(
             single(
               `ops.scrape.${setting}`,
-              '9',
+              '10',
               `one /metrics scrape with ${s.opsConnections} sockets, ${names[setting]}`,
               'ms',
               median(scrapes),

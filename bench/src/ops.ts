@@ -1,5 +1,5 @@
 /**
- * §9: the cost of the operations features (issue 18), side by side in one
+ * §10: the cost of the operations features (issue 18), side by side in one
  * run: the same server in four settings, in child processes: neither token
  * verification nor metrics, tokens only (HS256), metrics only, both.
  *

@@ -1,6 +1,6 @@
 /**
  * The rxpeer demo: host a room or join one, chat with every member over a
- * data channel, and watch the client's streams live (`peers$` as a table,
+ * data channel (`client.channel('chat')`), and watch the client's streams live (`peers$` as a table,
  * the lifecycle streams as a timeline). Plain DOM and RxJS.
  *
  * A session is one Observable: subscribing to it makes a PeerClient, wires
@@ -14,6 +14,7 @@ import {
   asapScheduler,
   catchError,
   combineLatest,
+  concatMap,
   defer,
   exhaustMap,
   filter,
@@ -63,72 +64,8 @@ const logger = createLogger(
 
 type Start = { role: 'host'; name: string } | { role: 'client'; hostId: string; name: string };
 
-/** The `chat` data channel with one peer. */
-interface PeerChannel {
-  readonly id: string;
-  readonly channel: RTCDataChannel;
-}
-
 ui.url.value = location.origin;
 const signalingUrl = (): string => ui.url.value.trim() || location.origin;
-
-const peerClosed$ = (client: PeerClient, id: string): Observable<string> =>
-  client.pcClose$.pipe(filter((closed) => closed === id));
-
-/**
- * The chat channel of every peer: the offering side creates it in a create
- * hook (so it is in the offer), the answering side receives it.
- */
-function chatChannels$(client: PeerClient): Observable<PeerChannel> {
-  return new Observable<PeerChannel>((subscriber) => {
-    const removeHook = client.addPcCreateHook((id, isOffer, pc) => {
-      if (isOffer) subscriber.next({ id, channel: pc.createDataChannel(CHAT_LABEL) });
-    });
-    const received = client.pcCreate$
-      .pipe(
-        filter(({ isOffer }) => !isOffer),
-        mergeMap(({ id, pc }) =>
-          fromEvent<RTCDataChannelEvent>(pc, 'datachannel').pipe(
-            map(({ channel }) => channel),
-            filter(({ label }) => label === CHAT_LABEL),
-            take(1),
-            takeUntil(peerClosed$(client, id)),
-            map((channel) => ({ id, channel })),
-          ),
-        ),
-      )
-      .subscribe(subscriber);
-    return () => {
-      removeHook();
-      received.unsubscribe();
-    };
-  });
-}
-
-/** `true` once the channel is open, then `false` when it or its peer connection closes. */
-function isOpen$(client: PeerClient, { id, channel }: PeerChannel): Observable<boolean> {
-  return merge(
-    channel.readyState === 'open' ? of(true) : fromEvent(channel, 'open').pipe(map(() => true)),
-    merge(fromEvent(channel, 'close'), peerClosed$(client, id)).pipe(map(() => false)),
-  ).pipe(takeWhile((open) => open, true));
-}
-
-/** The open chat channels, by peer id. */
-function openChannels$(
-  client: PeerClient,
-  channels$: Observable<PeerChannel>,
-): Observable<ReadonlyMap<string, RTCDataChannel>> {
-  return channels$.pipe(
-    mergeMap((peer) => isOpen$(client, peer).pipe(map((open) => ({ ...peer, open })))),
-    scan((channels, { id, channel, open }) => {
-      const next = new Map(channels);
-      if (open) next.set(id, channel);
-      else if (next.get(id) === channel) next.delete(id);
-      return next;
-    }, new Map<string, RTCDataChannel>()),
-    startWith(new Map<string, RTCDataChannel>()),
-  );
-}
 
 function errorEntry(error: unknown): TimelineEntry {
   return error instanceof RxpeerError
@@ -141,9 +78,10 @@ function timeline$(client: PeerClient): Observable<TimelineEntry> {
   return merge(
     client.started$.pipe(map((id) => ({ event: 'started', detail: `own id ${id}` }))),
     client.startFailed$.pipe(
-      map(() => ({
+      map((error) => ({
         event: 'startFailed',
-        detail: 'no start in time; the client stopped',
+        code: error.code,
+        detail: `${error.code}: ${error.message}; the client stopped`,
         failure: true,
       })),
     ),
@@ -164,47 +102,57 @@ function timeline$(client: PeerClient): Observable<TimelineEntry> {
 function session$(start: Start): Observable<never> {
   return defer(() => {
     const client = new PeerClient({ url: signalingUrl(), logger });
-    const channels$ = chatChannels$(client).pipe(share());
-    const open$ = openChannels$(client, channels$).pipe(
-      shareReplay({ bufferSize: 1, refCount: true }),
-    );
+    // The chat: one data channel with every member, whichever side offered.
+    const chat = client.channel(CHAT_LABEL);
     const target = start.role === 'host' ? start.name : `${start.name} (${start.hostId})`;
     appendEvent({ event: start.role === 'host' ? 'startHost' : 'startClient', detail: target });
 
-    const status$ = client.started$.pipe(
-      map((id) => ({ state: 'started', role: start.role, id }) as const),
-      startWith({ state: 'starting', role: start.role, target } as const),
+    const status$ = client.state$.pipe(
+      map((state) =>
+        state.status === 'started'
+          ? ({ state: 'started', role: start.role, id: state.id ?? '' } as const)
+          : ({ state: 'starting', role: start.role, target } as const),
+      ),
       tap(renderSession),
     );
-    const incoming$ = channels$.pipe(
-      mergeMap(({ id, channel }) =>
-        fromEvent<MessageEvent>(channel, 'message').pipe(
-          map((e) => ({ from: id, text: String(e.data) })),
-          takeUntil(peerClosed$(client, id)),
-        ),
-      ),
+    const incoming$ = chat.messages$.pipe(
+      map(({ from, data }) => ({
+        from,
+        text: typeof data === 'string' ? data : `<${data.byteLength} bytes>`,
+      })),
       tap(appendChat),
     );
     const outgoing$ = fromEvent<SubmitEvent>(ui.chatForm, 'submit').pipe(
       tap((e) => e.preventDefault()),
       map(() => ui.chatInput.value.trim()),
       filter((text) => text !== ''),
-      withLatestFrom(open$),
-      tap(([text, channels]) => {
-        for (const channel of channels.values()) channel.send(text);
+      tap((text) => {
         ui.chatInput.value = '';
         appendChat({ from: client.clientId ?? 'me', text, mine: true });
       }),
+      // Each message goes once it is handed to every open channel; a failure shows on the timeline.
+      concatMap((text) =>
+        defer(() => chat.broadcast(text)).pipe(
+          catchError((error: unknown) => {
+            appendEvent(errorEntry(error));
+            return EMPTY;
+          }),
+        ),
+      ),
     );
-    const peers$ = combineLatest([client.peers$, open$]).pipe(
-      tap(([peers, open]) => renderPeers([...peers.values()], new Set(open.keys()))),
+    const peers$ = combineLatest([client.peers$, chat.open$]).pipe(
+      tap(([peers, open]) => renderPeers([...peers.values()], open)),
     );
     const start$ = (
       start.role === 'host' ? client.startHost$(start.name) : client.startClient$(start.hostId)
     ).pipe(
-      // Leave pressed while starting: not a failure.
+      // Leave pressed while starting is not a failure; a start failure is on the timeline already.
       catchError((error: unknown) =>
-        error instanceof ClientStoppedError ? EMPTY : throwError(() => error),
+        error instanceof ClientStoppedError ||
+        (error instanceof RxpeerError &&
+          (error.code === 'START_TIMEOUT' || error.code === 'HOST_LEFT'))
+          ? EMPTY
+          : throwError(() => error),
       ),
     );
     const ended$ = merge(
@@ -220,7 +168,7 @@ function session$(start: Start): Observable<never> {
       status$,
       timeline$(client).pipe(tap(appendEvent)),
       peers$,
-      open$.pipe(tap((open) => renderChatEnabled(open.size))),
+      chat.open$.pipe(tap((open) => renderChatEnabled(open.size))),
       incoming$,
       outgoing$,
       // Last, so everything above is listening before the client starts.

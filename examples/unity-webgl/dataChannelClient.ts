@@ -8,9 +8,11 @@
  * peer client exists, and `"DataChannelClient#Send"` to send text. Received
  * text comes back through the `"DataChannelClient#HandleOnMessage"` callback.
  */
+import type { Subscription } from 'rxjs';
+import type { Channel } from 'rxpeer';
 import { PeerAdapter, webCommonHelper, type PeerClientProvider, type WebCommonHelper } from 'rxpeer/bridge';
 
-/** The app's data channel label; rxpeer's own control channel has another and is ignored here. */
+/** The app's data channel label. */
 export const LABEL = 'sample';
 
 export const NAMES = {
@@ -19,47 +21,34 @@ export const NAMES = {
   onMessage: 'DataChannelClient#HandleOnMessage',
 } as const;
 
-/** Opens a data channel with every peer (the offering side makes it) and relays text to C#. */
+/** Passes text between C# and every peer over one rxpeer data channel (`client.channel`). */
 export class DataChannelClient {
-  private readonly channels = new Map<string, RTCDataChannel>();
+  private readonly channel: Channel;
+  private readonly subscription: Subscription;
 
   constructor(
     getPeerClient: PeerClientProvider,
     private readonly helper: WebCommonHelper = webCommonHelper,
   ) {
-    const client = getPeerClient();
-    client.addPcCreateHook((id, isOffer, pc) => {
-      if (isOffer) {
-        this.track(id, pc.createDataChannel(LABEL));
-        return;
-      }
-      pc.addEventListener('datachannel', (event) => {
-        if (event.channel.label === LABEL) this.track(id, event.channel);
-      });
-    });
-    client.addPcCloseHook((id) => {
-      this.channels.get(id)?.close();
-      this.channels.delete(id);
+    this.channel = getPeerClient().channel(LABEL);
+    this.subscription = this.channel.messages$.subscribe(({ from, data }) => {
+      this.helper.callback(NAMES.onMessage, from, typeof data === 'string' ? data : '');
     });
   }
 
-  /** Sends text to every peer whose channel is open; returns how many. */
+  /** Sends text to every peer whose channel is open; returns how many it was handed to. */
   send(text: string): number {
-    let sent = 0;
-    for (const channel of this.channels.values()) {
-      if (channel.readyState === 'open') {
-        channel.send(text);
-        sent += 1;
-      }
-    }
-    return sent;
+    const peers = this.channel.openPeers.size;
+    // Fire and forget, as the C# action is; a peer that leaves meanwhile is left out.
+    this.channel.broadcast(text).catch((error: unknown) => {
+      console.warn(`DataChannelClient: ${String(error)}`);
+    });
+    return peers;
   }
 
-  private track(id: string, channel: RTCDataChannel): void {
-    this.channels.set(id, channel);
-    channel.addEventListener('message', (event: MessageEvent) => {
-      this.helper.callback(NAMES.onMessage, id, String(event.data));
-    });
+  /** Stops relaying messages to C#. */
+  dispose(): void {
+    this.subscription.unsubscribe();
   }
 }
 
@@ -73,6 +62,7 @@ export function main(helper: WebCommonHelper = webCommonHelper, adapter = new Pe
   adapter.adapt();
   let dataChannelClient: DataChannelClient | undefined;
   helper.addAction(NAMES.construct, () => {
+    dataChannelClient?.dispose();
     dataChannelClient = new DataChannelClient(adapter.getPeerClient, helper);
   });
   helper.addAction(NAMES.send, (text) => {

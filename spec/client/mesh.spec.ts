@@ -233,7 +233,7 @@ describe('PeerClient mesh flows (fake socket, fake peer connections)', () => {
     const created = collect(host.pcCreate$);
     const leaving = collect(host.userDisconnecting$);
     const client = h.make();
-    await client.startClient(hostId);
+    void client.startClient(hostId).catch(() => undefined); // this start never completes
     await next(host.peers$, (m) => m.size === 0 && created.values.length === 2, 2000);
     expect(created.values.map((e) => e.isOffer)).toEqual([true, true]);
     expect(leaving.values).toHaveLength(2);
@@ -260,7 +260,7 @@ describe('PeerClient mesh flows (fake socket, fake peer connections)', () => {
     host.addPcCloseHook((peer) => void closes.push(peer));
     h.net.options = { gathering: 'instant', failCreate: true };
     const client = h.make();
-    await client.startClient(hostId);
+    void client.startClient(hostId).catch(() => undefined); // this start never completes
     await next(host.errors$, (e: RxpeerError) => e.code === 'NEGOTIATION_FAILED');
     await settle(5);
     expect(closes).toHaveLength(1);

@@ -128,6 +128,13 @@ export class FakePeerConnection {
     return channel as unknown as RTCDataChannel;
   }
 
+  /** The remote side opened a data channel: fires `datachannel` with a fresh fake channel, and returns it. */
+  remoteChannel(label: string): FakeDataChannel {
+    const channel = new FakeDataChannel(label);
+    this.fire('datachannel', { channel });
+    return channel;
+  }
+
   /** Moves ICE along, firing events, as an engine would. */
   setIce(state: RTCIceConnectionState): void {
     if (this.signalingState === 'closed') return;

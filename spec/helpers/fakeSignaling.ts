@@ -15,6 +15,10 @@ export class FakeHub {
   readonly sent: { from: string; message: Record<string, unknown> }[] = [];
   /** Set to false to make the hub swallow acks (a server that never answers). */
   ack = true;
+  /** Set to false to make the hub acknowledge no `message` (the reference server never does). */
+  ackMessages = true;
+  /** Set to an array to hold `message` acks there (a slow server); call them to answer. */
+  heldAcks: (() => void)[] | undefined;
   /** Set to make connects fail with this reason. */
   refuseConnections: string | undefined;
   private seq = 0;
@@ -56,6 +60,13 @@ export class FakeHub {
         const message = args[0] as Record<string, unknown>;
         this.sent.push({ from: socket.id!, message });
         this.deliver(String(message.to), 'message', { ...message, from: socket.id });
+        // rxpeer's server acknowledges a message sent with an ack function once relayed.
+        const ack = args[1];
+        if (typeof ack === 'function' && this.ack && this.ackMessages) {
+          const answer = (): void => (ack as Listener)({ status: 200, message: 'Relayed.' });
+          if (this.heldAcks !== undefined) this.heldAcks.push(answer);
+          else queueMicrotask(answer);
+        }
         return;
       }
       default:
@@ -88,6 +99,12 @@ export class FakeHub {
   drop(id: string): void {
     const socket = this.sockets.get(id);
     if (socket) this.disconnect(socket, 'transport close');
+  }
+
+  /** The server disconnects this socket itself (a kick, a cut-off): socket.io does not reconnect by itself. */
+  kick(id: string): void {
+    const socket = this.sockets.get(id);
+    if (socket) this.disconnect(socket, 'io server disconnect');
   }
 
   /** Sends a raw payload to a socket, as a (misbehaving) server or peer would. */

@@ -1,4 +1,5 @@
 import { TestScheduler } from 'rxjs/testing';
+import { InvalidArgumentError } from '../../src/errors';
 import { gatheringComplete } from '../../src/operators/gatheringComplete';
 
 const states = { n: 'new', g: 'gathering', c: 'complete' } as const;
@@ -43,7 +44,7 @@ describe('gatheringComplete', () => {
   });
 
   it('checks its arguments when called', () => {
-    expect(() => gatheringComplete(-1)).toThrow(TypeError);
-    expect(() => gatheringComplete(Number.NaN)).toThrow(TypeError);
+    expect(() => gatheringComplete(-1)).toThrow(InvalidArgumentError);
+    expect(() => gatheringComplete(Number.NaN)).toThrow(InvalidArgumentError);
   });
 });

@@ -5,15 +5,18 @@
  */
 import {
   BehaviorSubject,
+  EMPTY,
   Observable,
   Subject,
   Subscription,
   asyncScheduler,
   concatMap,
   defer,
+  distinctUntilChanged,
   filter,
   firstValueFrom,
   map,
+  merge,
   race,
   skip,
   take,
@@ -27,6 +30,7 @@ import {
   ClientStoppedError,
   HostNameAlreadyExistsError,
   InvalidArgumentError,
+  InvalidConfigError,
   InvalidMessageError,
   InvalidStateError,
   RxpeerError,
@@ -36,7 +40,6 @@ import {
 } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ackTimeout } from '../operators/ackTimeout.js';
-import { assertDuration } from '../operators/validate.js';
 import {
   Status,
   parseCreateHostResponse,
@@ -45,9 +48,11 @@ import {
   type HostInfo,
 } from '../protocol/wire.js';
 import { connected$, disconnect$, request$, socketEvent$, type SignalingSocket } from '../streams/signaling.js';
+import { ChannelHub, type BinaryType, type Channel, type ChannelOptions } from './channel.js';
 import { Session, type SessionRole } from './session.js';
 import type {
   ClientEvent,
+  ClientStatus,
   PcCloseHook,
   PcCreateEvent,
   PcCreateHook,
@@ -67,8 +72,17 @@ export const DEFAULT_PAIR_TIMEOUT = 15000;
 
 type ClientState =
   | { kind: 'idle' }
-  | { kind: 'starting'; role: SessionRole }
-  | { kind: 'running'; role: SessionRole };
+  | { kind: 'starting'; role: SessionRole; start: object }
+  | { kind: 'started'; role: SessionRole; id: string }
+  | { kind: 'stopping'; role: SessionRole };
+
+/** A config duration: a finite number of ms ≥ 0 (≥ 1 when `positive`). */
+function checkDuration(value: number, field: string, positive = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+    throw new InvalidConfigError(`config.${field}`, `must be a finite number of milliseconds ${positive ? '> 0' : '≥ 0'}, got ${String(value)}`, value);
+  }
+  return value;
+}
 
 /** The signaling socket and what watches it; lives from first use to stop. */
 interface Link {
@@ -118,7 +132,9 @@ const defaultCreateSocket: NonNullable<PeerClientDeps['createSocket']> = (url, o
 export class PeerClient {
   private readonly events$ = new Subject<ClientEvent>();
   private readonly peersSubject$ = new BehaviorSubject<ReadonlyMap<string, PeerState>>(new Map());
-  private readonly state$ = new BehaviorSubject<ClientState>({ kind: 'idle' });
+  private readonly machine$ = new BehaviorSubject<ClientState>({ kind: 'idle' });
+  private readonly hub: ChannelHub;
+  private readonly internal = new Subscription();
   private readonly stopSignal$ = new Subject<void>();
   private readonly createHooks: PcCreateHook[] = [];
   private readonly closeHooks: PcCloseHook[] = [];
@@ -136,10 +152,23 @@ export class PeerClient {
   private session: Session | undefined;
   private disposed = false;
 
-  /** Own client id once started (host: its socket id; client: its socket id). */
+  /**
+   * Where the client is in its lifecycle; replays the current state on
+   * subscription (like a `BehaviorSubject`). `role` is set from a start until
+   * idle again, `id` (this peer's id) once started. Completes on `dispose()`.
+   */
+  readonly state$: Observable<ClientStatus>;
+  /**
+   * An event, once per start: this peer's id when it has started (host: the
+   * server accepted its name; client: `done` from the host and ICE with it up).
+   * Does not replay: read `state$` for "am I started now?".
+   */
   readonly started$: Observable<string>;
-  /** The start did not complete in time (or the host left); the client has been stopped. */
-  readonly startFailed$: Observable<void>;
+  /**
+   * An event: the start failed (a client: {@link StartTimeoutError} `START_TIMEOUT`,
+   * {@link HostLeftError} `HOST_LEFT` …); the client has been stopped.
+   */
+  readonly startFailed$: Observable<RxpeerError>;
   /** The signaling connection could not be made; the reason. */
   readonly connectFailed$: Observable<string>;
   /** An established signaling connection dropped (never for a stop the app asked for); the reason. */
@@ -171,19 +200,12 @@ export class PeerClient {
     if (typeof config?.url !== 'string' || config.url === '') {
       throw new InvalidArgumentError('config.url', 'the signaling server URL must be a non-empty string');
     }
-    this.vanillaIceTimeout = config.vanillaIceTimeout ?? DEFAULT_VANILLA_ICE_TIMEOUT;
-    this.p2pTimeout = config.p2pTimeout ?? DEFAULT_P2P_TIMEOUT;
-    this.requestTimeout = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-    this.heartbeatInterval = config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
-    this.heartbeatTimeout = config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
-    this.pairTimeout = config.pairTimeout ?? DEFAULT_PAIR_TIMEOUT;
-    assertDuration(this.vanillaIceTimeout, 'config.vanillaIceTimeout');
-    assertDuration(this.p2pTimeout, 'config.p2pTimeout');
-    assertDuration(this.requestTimeout, 'config.requestTimeout');
-    assertDuration(this.heartbeatInterval, 'config.heartbeatInterval');
-    assertDuration(this.heartbeatTimeout, 'config.heartbeatTimeout');
-    assertDuration(this.pairTimeout, 'config.pairTimeout');
-    if (this.heartbeatInterval === 0) throw new TypeError('config.heartbeatInterval must be > 0');
+    this.vanillaIceTimeout = checkDuration(config.vanillaIceTimeout ?? DEFAULT_VANILLA_ICE_TIMEOUT, 'vanillaIceTimeout');
+    this.p2pTimeout = checkDuration(config.p2pTimeout ?? DEFAULT_P2P_TIMEOUT, 'p2pTimeout');
+    this.requestTimeout = checkDuration(config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT, 'requestTimeout');
+    this.heartbeatInterval = checkDuration(config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL, 'heartbeatInterval', true);
+    this.heartbeatTimeout = checkDuration(config.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT, 'heartbeatTimeout');
+    this.pairTimeout = checkDuration(config.pairTimeout ?? DEFAULT_PAIR_TIMEOUT, 'pairTimeout');
     this.scheduler = deps.scheduler ?? asyncScheduler;
     this.createPeerConnection = deps.createPeerConnection ?? defaultCreatePeerConnection;
     this.createSocket = deps.createSocket ?? defaultCreateSocket;
@@ -192,7 +214,7 @@ export class PeerClient {
     const on = <T extends ClientEvent['type']>(type: T): Observable<Extract<ClientEvent, { type: T }>> =>
       this.events$.pipe(filter((e): e is Extract<ClientEvent, { type: T }> => e.type === type));
     this.started$ = on('started').pipe(map((e) => e.id));
-    this.startFailed$ = on('startFailed').pipe(map(() => undefined));
+    this.startFailed$ = on('startFailed').pipe(map((e) => e.error));
     this.connectFailed$ = on('connectFailed').pipe(map((e) => e.reason));
     this.disconnected$ = on('disconnected').pipe(map((e) => e.reason));
     this.reconnected$ = on('reconnected').pipe(map((e) => e.id));
@@ -202,6 +224,79 @@ export class PeerClient {
     this.pcClose$ = on('pcClose').pipe(map((e) => e.id));
     this.errors$ = on('error').pipe(map((e) => e.error));
     this.peers$ = this.peersSubject$.asObservable();
+    this.state$ = this.machine$.pipe(
+      map((state): ClientStatus => {
+        switch (state.kind) {
+          case 'idle':
+            return { status: 'idle' };
+          case 'starting':
+          case 'stopping':
+            return { status: state.kind, role: state.role.role };
+          case 'started':
+            return { status: 'started', role: state.role.role, id: state.id };
+          default: {
+            const unreachable: never = state;
+            return unreachable;
+          }
+        }
+      }),
+      distinctUntilChanged((a, b) => a.status === b.status && a.role === b.role && a.id === b.id),
+    );
+
+    this.hub = new ChannelHub({
+      scheduler: this.scheduler,
+      logger: this.log.child('channel'),
+      report: (error) => this.events$.next({ type: 'error', error }),
+      isRxpeer: (id) => this.peersSubject$.value.get(id)?.mode === 'trickle',
+    });
+    // The first subscriber of the bus: state and channels follow each event before the app hears it.
+    this.internal.add(
+      this.events$.subscribe((event) => {
+        switch (event.type) {
+          case 'started': {
+            const state = this.machine$.value;
+            if (state.kind === 'starting') this.machine$.next({ kind: 'started', role: state.role, id: event.id });
+            return;
+          }
+          case 'pcCreate':
+            this.hub.added(event.id, event.pc, event.isOffer);
+            return;
+          case 'userDisconnecting':
+          case 'pcClose':
+            this.hub.removed(event.id);
+            return;
+          case 'startFailed':
+          case 'connectFailed':
+          case 'disconnected':
+          case 'reconnected':
+          case 'userConnecting':
+          case 'error':
+            return;
+          default: {
+            const unreachable: never = event;
+            return unreachable;
+          }
+        }
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // Data.
+
+  /**
+   * The data channel `label` with every peer of the mesh, present and future
+   * (see docs/data.md). Declaring a label again returns the same object
+   * (with other options, it throws {@link InvalidArgumentError}).
+   *
+   * @example
+   * const chat = client.channel('chat');
+   * chat.messages$.subscribe(({ from, data }) => console.log(from, data));
+   * await chat.broadcast('hello');
+   */
+  channel<B extends BinaryType = 'arraybuffer'>(label: string, options?: ChannelOptions<B>): Channel<B> {
+    this.assertUsable('channel');
+    return this.hub.channel(label, options);
   }
 
   // -------------------------------------------------------------------------
@@ -209,18 +304,19 @@ export class PeerClient {
 
   /** True from a start until stop. */
   get isRunning(): boolean {
-    return this.state$.value.kind !== 'idle';
+    const { kind } = this.machine$.value;
+    return kind === 'starting' || kind === 'started';
   }
 
   get role(): PeerRole {
-    const state = this.state$.value;
-    return state.kind === 'idle' ? 'none' : state.role.role;
+    const state = this.machine$.value;
+    return state.kind === 'idle' || state.kind === 'stopping' ? 'none' : state.role.role;
   }
 
   /** The host this client joined (a client), or its own id once started (a host). */
   get hostId(): string | undefined {
-    const state = this.state$.value;
-    if (state.kind === 'idle') return undefined;
+    const state = this.machine$.value;
+    if (state.kind === 'idle' || state.kind === 'stopping') return undefined;
     return state.role.role === 'client' ? state.role.hostId : this.clientId;
   }
 
@@ -280,9 +376,11 @@ export class PeerClient {
   }
 
   /**
-   * Starts as the host of group `name`. Completes once the server accepted
-   * the name (`started$` emits then); errors with
-   * {@link HostNameAlreadyExistsError} on 409.
+   * Starts as the host of group `name`. Emits and completes once the server
+   * accepted the name (`started$` emits then, `state$` says `started`);
+   * errors with {@link HostNameAlreadyExistsError} on 409. Unsubscribing
+   * before that cancels the start: the client is idle again, its socket
+   * closed, and a new start may begin at once.
    */
   startHost$(name: string): Observable<void> {
     return this.startHostResponse$(name).pipe(map(() => undefined));
@@ -299,7 +397,8 @@ export class PeerClient {
         throw new InvalidArgumentError('name', 'a host name must be a non-empty string');
       }
       const role: SessionRole = { role: 'host', name };
-      const { socket } = this.beginStart(role);
+      const { start, link } = this.beginStart(role);
+      const { socket } = link;
       return this.connect$(socket).pipe(
         tap(() => this.openSession(role, socket)),
         concatMap(() => request$(socket, 'create host', name).pipe(ackTimeout(this.requestTimeout, 'create host', this.scheduler))),
@@ -308,14 +407,15 @@ export class PeerClient {
           if (response === undefined) throw new InvalidMessageError('malformed "create host" response', raw);
           if (response.status === Status.Conflict) throw new HostNameAlreadyExistsError(name, response.message);
           if (response.status !== Status.Ok) throw serverRejection('create host', response.status, response.message);
-          this.state$.next({ kind: 'running', role });
           const id = socket.id ?? '';
+          this.machine$.next({ kind: 'started', role, id });
           this.log.info('started as host', { name, id });
           this.events$.next({ type: 'started', id });
           return response;
         }),
         this.untilStopped('startHost'),
         this.stopOnError(),
+        this.cancelOnUnsubscribe(start),
       );
     });
   }
@@ -325,9 +425,12 @@ export class PeerClient {
   }
 
   /**
-   * Joins the host with socket id `hostId`. Completes once `join` is sent;
-   * `started$` says when the mesh with the host is up, `startFailed$` if it
-   * is not within the start timeout.
+   * Joins the host with socket id `hostId`. Emits and completes once the
+   * client has started (`done` from the host and ICE with it up; `started$`
+   * emits then); errors with the start failure ({@link StartTimeoutError},
+   * {@link HostLeftError} …, also on `startFailed$`), or
+   * {@link ClientStoppedError} when stopped first. Unsubscribing before it
+   * completes cancels the start (idle again, socket closed).
    */
   startClient$(hostId: string): Observable<void> {
     return defer(() => {
@@ -336,16 +439,33 @@ export class PeerClient {
         throw new InvalidArgumentError('hostId', 'a host id must be a non-empty string');
       }
       const role: SessionRole = { role: 'client', hostId };
-      const { socket } = this.beginStart(role);
-      return this.connect$(socket).pipe(
-        map(() => {
-          const session = this.openSession(role, socket);
-          this.state$.next({ kind: 'running', role });
-          this.log.info('joining host', { hostId, id: socket.id });
-          session.join();
+      const { start, link } = this.beginStart(role);
+      const { socket } = link;
+      const outcome$ = this.events$.pipe(
+        filter((e) => e.type === 'started' || e.type === 'startFailed'),
+        take(1),
+        map((e) => {
+          if (e.type === 'startFailed') throw e.error;
+          return undefined;
         }),
+      );
+      return this.connect$(socket).pipe(
+        concatMap(() => {
+          const session = this.openSession(role, socket);
+          this.log.info('joining host', { hostId, id: socket.id });
+          // Listening for the outcome before the `join` goes out.
+          return merge(
+            outcome$,
+            defer(() => {
+              session.join();
+              return EMPTY;
+            }),
+          );
+        }),
+        take(1),
         this.untilStopped('startClient'),
         this.stopOnError(),
+        this.cancelOnUnsubscribe(start),
       );
     });
   }
@@ -360,23 +480,36 @@ export class PeerClient {
   /**
    * Sends `bye` to every peer, closes every peer connection (close hooks run
    * once each), resets the started state and closes the socket. Pending
-   * requests reject with {@link ClientStoppedError}. Idempotent; resolves
-   * when every close hook has run.
+   * requests reject with {@link ClientStoppedError}. `state$` says
+   * `stopping` until every close hook has run, then `idle`; a new start may
+   * begin at once all the same. Idempotent; resolves when every close hook
+   * has run.
    */
   stop(): Promise<void> {
     const session = this.session;
     const link = this.link;
     this.session = undefined;
     this.link = undefined;
-    if (this.state$.value.kind !== 'idle') this.log.info('stopping');
-    this.state$.next({ kind: 'idle' });
+    const state = this.machine$.value;
+    const stopping = state.kind === 'starting' || state.kind === 'started' ? { kind: 'stopping' as const, role: state.role } : undefined;
+    if (stopping !== undefined) {
+      this.log.info('stopping');
+      this.machine$.next(stopping);
+    }
     this.stopSignal$.next();
     const closing = session?.stop() ?? Promise.resolve();
+    let closed: Promise<void> = closing;
     if (link !== undefined) {
       link.watch.unsubscribe();
-      link.socket.disconnect();
+      // The socket closes once the byes have left (acknowledged, or at requestTimeout).
+      const byes = session?.farewell();
+      if (byes === undefined) link.socket.disconnect();
+      else closed = Promise.all([closing, byes.then(() => link.socket.disconnect())]).then(() => undefined);
     }
-    return closing;
+    return closed.finally(() => {
+      // Unless a new start began meanwhile.
+      if (this.machine$.value === stopping) this.machine$.next({ kind: 'idle' });
+    });
   }
 
   stop$(): Observable<void> {
@@ -390,7 +523,9 @@ export class PeerClient {
     await this.stop();
     this.events$.complete();
     this.peersSubject$.complete();
-    this.state$.complete();
+    this.hub.dispose();
+    this.internal.unsubscribe();
+    this.machine$.complete();
     this.stopSignal$.complete();
     this.createHooks.length = 0;
     this.closeHooks.length = 0;
@@ -405,7 +540,8 @@ export class PeerClient {
 
   private assertIdle(operation: string): void {
     this.assertUsable(operation);
-    if (this.state$.value.kind !== 'idle') {
+    const { kind } = this.machine$.value;
+    if (kind === 'starting' || kind === 'started') {
       throw new InvalidStateError(`Cannot ${operation}: the client is already running as ${this.role}; stop it first`, {
         operation,
         role: this.role,
@@ -413,9 +549,43 @@ export class PeerClient {
     }
   }
 
-  private beginStart(role: SessionRole): Link {
-    this.state$.next({ kind: 'starting', role });
-    return this.ensureLink();
+  private beginStart(role: SessionRole): { start: object; link: Link } {
+    const start = {};
+    this.machine$.next({ kind: 'starting', role, start });
+    return { start, link: this.ensureLink() };
+  }
+
+  /**
+   * A start whose subscriber leaves before it emitted or failed is undone
+   * (RxJS: unsubscribing cancels the work), unless another start replaced it.
+   */
+  private cancelOnUnsubscribe<T>(start: object): (source: Observable<T>) => Observable<T> {
+    return (source) =>
+      new Observable<T>((subscriber) => {
+        let settled = false;
+        const subscription = source.subscribe({
+          next: (value) => {
+            settled = true;
+            subscriber.next(value);
+          },
+          error: (error: unknown) => {
+            settled = true;
+            subscriber.error(error);
+          },
+          complete: () => {
+            settled = true;
+            subscriber.complete();
+          },
+        });
+        return () => {
+          subscription.unsubscribe();
+          const state = this.machine$.value;
+          if (!settled && state.kind === 'starting' && state.start === start) {
+            this.log.info('start cancelled (unsubscribed)');
+            void this.stop();
+          }
+        };
+      });
   }
 
   private ensureLink(): Link {
@@ -448,7 +618,7 @@ export class PeerClient {
           this.log.info('signaling connect failed', { url: this.config.url, reason });
           this.events$.next({ type: 'connectFailed', reason });
           // No retry storm: drop the link. A start that was waiting is stopped by `stopOnError`.
-          if (this.link?.socket === socket && this.state$.value.kind === 'idle') {
+          if (this.link?.socket === socket && !this.isRunning) {
             this.link.watch.unsubscribe();
             this.link = undefined;
             socket.disconnect();
@@ -472,6 +642,13 @@ export class PeerClient {
       heartbeatInterval: this.heartbeatInterval,
       heartbeatTimeout: this.heartbeatTimeout,
       pairTimeout: this.pairTimeout,
+      reconnection:
+        this.config.socketOptions?.reconnection === false
+          ? undefined
+          : {
+              delay: this.config.socketOptions?.reconnectionDelay ?? 1000,
+              delayMax: this.config.socketOptions?.reconnectionDelayMax ?? 5000,
+            },
       scheduler: this.scheduler,
       logger: this.log,
       createHooks: this.createHooks,

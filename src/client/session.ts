@@ -26,19 +26,25 @@ import {
   of,
   share,
   race,
+  retry,
   switchMap,
   take,
   takeUntil,
+  takeWhile,
   tap,
   throwError,
+  timeout,
   timer,
   type SchedulerLike,
 } from 'rxjs';
 import {
+  CandidateBufferFullError,
   HookError,
   HostLeftError,
+  IdentityClaimError,
   HostNameAlreadyExistsError,
   serverRejection,
+  SignalingDisconnectedError,
   InvalidMessageError,
   NegotiationError,
   RxpeerError,
@@ -72,7 +78,7 @@ import {
   setRemoteDescription$,
   type PeerConnection,
 } from '../streams/peer.js';
-import { messages$, request$, socketEvent$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
+import { disconnect$, messages$, request$, sendAcked$, socketEvent$, userDisconnected$, type SignalingSocket } from '../streams/signaling.js';
 import type { ClientEvent, IceMode, PcCloseHook, PcCreateHook, PeerState } from './types.js';
 
 /** A local candidate as it goes on the wire. */
@@ -110,7 +116,16 @@ export interface SessionContext {
   readonly closeHooks: readonly PcCloseHook[];
   readonly events$: Subject<ClientEvent>;
   readonly peers$: Subject<ReadonlyMap<string, PeerState>>;
-  /** Called once when a client's start fails (timeout, host left): the PeerClient stops. */
+  /**
+   * Reconnection after a drop, from the socket options (socket.io's defaults:
+   * 1000 ms doubling up to 5000 ms); `undefined` when reconnection is off.
+   */
+  readonly reconnection?: { readonly delay: number; readonly delayMax: number };
+  /**
+   * Called once when a client's start fails (timeout, host left), or when
+   * the session cannot come back after a drop (its host name was taken
+   * meanwhile, reconnection is off): the PeerClient reports it and stops.
+   */
   readonly onStartFailed: (error: RxpeerError) => void;
 }
 
@@ -118,12 +133,15 @@ interface PeerEntry {
   readonly id: string;
   readonly pc: RTCPeerConnection;
   readonly isOffer: boolean;
-  readonly mode: IceMode;
+  /** Fixed at creation, except for a probed offer that learns the newcomer trickles (vanilla → trickle). */
+  mode: IceMode;
   readonly watch: Subscription;
   /** rxpeer's control channel with this peer, once open (it carries id changes after a reconnect). */
   control?: RTCDataChannel;
-  /** Remote candidates that came before the remote description, applied in order once it is set. */
+  /** Remote candidates that came before the remote description, applied in order once it is set (at most {@link MAX_PENDING_CANDIDATES}). */
   readonly pending: (WireCandidate | null)[];
+  /** Candidates refused because `pending` was full (reported once per connection). */
+  refused: number;
   /**
    * Set once the remote description is applied. Read instead of
    * `pc.remoteDescription`, a getter that costs a native round trip and an SDP
@@ -136,11 +154,24 @@ interface PeerEntry {
 /** Bounds on candidates buffered for peers that have no connection yet. */
 const MAX_EARLY_PEERS = 64;
 const MAX_EARLY_CANDIDATES = 64;
+/**
+ * Candidates held for one existing connection until its remote description
+ * is set. An honest peer sends a handful (one per interface and protocol);
+ * the ones past this bound are refused with a {@link CandidateBufferFullError}.
+ */
+export const MAX_PENDING_CANDIDATES = 64;
 
 /** A unit of per-peer work. */
 type PeerCommand =
   | { kind: 'wire'; peer: string; message: SignalMessage }
-  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection; iceFailed?: boolean };
+  | { kind: 'leave'; peer: string; reason: string; pc?: RTCPeerConnection; iceFailed?: boolean }
+  /** `peer` says, over its own control channel, that its signaling id is now `id`. */
+  | { kind: 'claim'; peer: string; id: string; pc: RTCPeerConnection }
+  /** Host side: a `join` from signaling id `from` names `peer` as the id it had (only a hint). */
+  | { kind: 'hint'; peer: string; from: string; caps: readonly Capability[] };
+
+/** Join hints kept while they wait for the matching claim over the control channel. */
+const MAX_JOIN_HINTS = 64;
 
 /** How many times the offering side renegotiates a pair whose ICE failed before it gives up. */
 const MAX_ICE_RETRIES = 1;
@@ -149,7 +180,7 @@ const MAX_ICE_RETRIES = 1;
 /** @internal */
 export class Session {
   private readonly registry = new Map<string, PeerEntry>();
-  private readonly early = new Map<string, (WireCandidate | null)[]>();
+  private readonly early = new Map<string, { candidates: (WireCandidate | null)[]; refused: number }>();
   /**
    * After a signaling reconnect, sockets get new ids, but peers keep knowing
    * each other by the ids they first had: `aliases` maps a new signaling id
@@ -165,6 +196,13 @@ export class Session {
    */
   private readonly unconfirmed = new Set<string>();
   private readonly deferredCallMe = new Map<string, Map<string, Capability[]>>();
+  /**
+   * Host side: a member's new signaling id is taken only when both agree:
+   * its claim over its own control channel (`claims`: member → id) and a
+   * `join` from that id naming the member (`hints`: id → member, caps).
+   */
+  private readonly claims = new Map<string, string>();
+  private readonly hints = new Map<string, { was: string; caps: readonly Capability[] }>();
   /** Offering side: renegotiations of a pair since it was last connected. */
   private readonly iceRetries = new Map<string, number>();
   private readonly internal$ = new Subject<PeerCommand>();
@@ -172,6 +210,9 @@ export class Session {
   private readonly subscription = new Subscription();
   private readonly log: Logger;
   private stopping: Promise<void> | undefined;
+  private byesSent: Promise<void> | undefined;
+  /** Whether the server acknowledges `message`s (rxpeer's does, the reference server does not). */
+  private messageAcks: 'untested' | 'testing' | 'yes' = 'untested';
 
   /** Relayed messages, parsed once for every reader (one socket listener). */
   private readonly received$: Observable<ParseResult>;
@@ -189,6 +230,7 @@ export class Session {
     this.stableSelf = this.ctx.socket.id ?? '';
     this.subscription.add(this.peerWork$().subscribe());
     this.subscription.add(this.reconnects$().subscribe());
+    this.subscription.add(this.serverDisconnects$().subscribe());
     if (this.ctx.role.role === 'client') {
       this.subscription.add(this.clientStart$(this.ctx.role.hostId).subscribe());
     }
@@ -215,14 +257,30 @@ export class Session {
    * no longer exist (CHECKLIST 29); the work is redone from the new state.
    */
   private send(message: OutgoingMessage): void {
+    const routed = this.outgoing(message);
+    if (routed === undefined) return;
+    if (this.messageAcks === 'untested') {
+      // The first message asks for an acknowledgement: rxpeer's server gives one, the
+      // reference server does not. stop() waits for its byes' acks only from a server that does.
+      this.messageAcks = 'testing';
+      this.ctx.socket.emit('message', routed, () => {
+        this.messageAcks = 'yes';
+      });
+      return;
+    }
+    this.ctx.socket.emit('message', routed);
+  }
+
+  /** The message as it goes out (routed to the peer's current id), or `undefined` while signaling is down. */
+  private outgoing(message: OutgoingMessage): OutgoingMessage | undefined {
     if (!this.ctx.socket.connected) {
       this.log.debug('dropped a message while signaling is down', { type: message.type, to: message.to });
-      return;
+      return undefined;
     }
     const routed: OutgoingMessage = { ...message, to: this.routeTo(message.to) };
     if (typeof message.me === 'string' && message.type === 'call me') routed.me = this.routeTo(message.me);
     this.log.debug('send', { type: routed.type, to: routed.to });
-    this.ctx.socket.emit('message', routed);
+    return routed;
   }
 
   private report(error: RxpeerError): void {
@@ -248,6 +306,8 @@ export class Session {
             this.log.debug('ignored a message of unknown type', { type: result.type, from: result.from });
             return EMPTY;
           case 'message': {
+            const hint = this.joinHint(result.message);
+            if (hint !== undefined) return of(hint);
             const message = this.unalias(result.message);
             return this.accept(message) ? of(this.route(message)) : EMPTY;
           }
@@ -285,8 +345,12 @@ export class Session {
         case 'bye':
         case 'candidate':
           return true;
+        case 'caps query':
+          return true;
         case 'done':
           // Only a `done` from the host means anything (it feeds `started`), and it is read there.
+        case 'caps':
+          // Read by the offer waiting for it (probedOffer$), not queued behind it.
           return false;
         default: {
           const unreachable: never = message;
@@ -294,19 +358,38 @@ export class Session {
         }
       }
     })();
-    if (!ok && message.type !== 'done') {
+    if (!ok && message.type !== 'done' && message.type !== 'caps') {
       this.log.debug('ignored a message this end does not take', { type: message.type, from: message.from });
     }
     return ok;
   }
 
-  /** Rewrites signaling ids into stable peer ids; a rejoin (`join` naming its old id) records the new route. */
+  /**
+   * Host side: a `join` from a signaling id not yet bound to the member it
+   * names (`me`) is only a hint: anyone in the group can send one. It moves
+   * nothing until that member confirms the id over its own control channel.
+   */
+  private joinHint(message: SignalMessage): PeerCommand | undefined {
+    if (this.ctx.role.role !== 'host' || message.type !== 'join' || message.was === undefined) return undefined;
+    const { was, from } = message;
+    if (!this.registry.has(was) || this.alias(from) === was) return undefined;
+    return { kind: 'hint', peer: was, from, caps: message.caps };
+  }
+
+  /** Rewrites signaling ids into stable peer ids. */
   private unalias(message: SignalMessage): SignalMessage {
-    if (message.type === 'join' && message.was !== undefined && this.registry.has(message.was)) {
-      this.rebind(message.was, message.from);
-    }
     const from = this.alias(message.from);
-    return message.type === 'call me' ? { ...message, from, me: this.alias(message.me) } : { ...message, from };
+    if (message.type !== 'call me') return { ...message, from };
+    const me = this.alias(message.me);
+    const claimant = this.registry.get(me);
+    if (me !== message.me && claimant?.state.connectionState === 'connected') {
+      // The host introduces this id as a newcomer, yet a peer connected to us claimed it as its
+      // own: that claim was false. Forget it; the newcomer gets its offer.
+      this.forgetRoute(me);
+      this.report(new IdentityClaimError(me, message.me, 'the host introduced that id as a newcomer'));
+      return { ...message, from };
+    }
+    return { ...message, from, me };
   }
 
   private route(message: SignalMessage): PeerCommand {
@@ -352,6 +435,8 @@ export class Session {
   private handle(command: PeerCommand): Observable<unknown> {
     const { peer } = command;
     const entry = this.registry.get(peer);
+    if (command.kind === 'claim') return entry?.pc === command.pc ? this.onClaim$(entry, command.id) : EMPTY;
+    if (command.kind === 'hint') return entry === undefined ? EMPTY : this.onHint$(entry, command.from, command.caps);
     if (command.kind === 'leave') {
       if (entry === undefined || (command.pc !== undefined && entry.pc !== command.pc)) return EMPTY;
       const tries = this.iceRetries.get(peer) ?? 0;
@@ -372,26 +457,20 @@ export class Session {
     switch (message.type) {
       case 'join':
         if (entry !== undefined) {
-          if (message.was === peer) {
-            this.log.info('peer rejoined the group after a reconnect', { id: peer, now: this.routeTo(peer) });
-            this.unconfirmed.delete(peer);
-            const held = this.deferredCallMe.get(peer);
-            this.deferredCallMe.delete(peer);
-            for (const [newcomer, caps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, caps);
-            if (entry.state.connectionState === 'connected') return EMPTY;
-            // Its signaling dropped mid-negotiation: what we and the members sent it may be lost,
-            // so negotiate afresh and ask the members again (they reach it at its new id).
-            return concat(
-              this.closePeer$(peer, 'rejoined before the connection was up'),
-              this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps)),
-            );
-          }
+          // A `join` naming the member from the id it is already bound to (confirmed before).
+          if (message.was === peer) return this.rejoined$(entry, message.caps);
           return this.invalid('a duplicate "join"', message);
         }
         return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps), message.caps));
       case 'call me':
         // PROTOCOL §4: nothing when a peer connection with `me` exists. The host passed `me`'s caps along.
-        return entry === undefined ? this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps))) : EMPTY;
+        if (entry !== undefined) return EMPTY;
+        if (this.shouldProbe(message.caps)) return this.guard(peer, 'offer', this.probedOffer$(peer));
+        return this.guard(peer, 'offer', this.offer$(peer, this.modeWith(message.caps)));
+      case 'caps query':
+        // A member under an Extreal host asks before it offers; once connected there is nothing to tell.
+        if (entry === undefined) this.send({ type: 'caps', to: peer, caps: this.caps });
+        return EMPTY;
       case 'offer':
         if (entry !== undefined) {
           if (entry.isOffer) return this.invalid('an "offer" from a peer this side offered to', message);
@@ -420,12 +499,91 @@ export class Session {
       case 'candidate':
         return this.candidate$(peer, entry, message.candidate);
       case 'done':
+      case 'caps':
         return EMPTY;
       default: {
         const unreachable: never = message;
         return unreachable;
       }
     }
+  }
+
+  /** Host side: a member is back in the group at its (confirmed) current id. */
+  private rejoined$(entry: PeerEntry, caps: readonly Capability[]): Observable<unknown> {
+    const peer = entry.id;
+    this.log.info('peer rejoined the group after a reconnect', { id: peer, now: this.routeTo(peer) });
+    this.unconfirmed.delete(peer);
+    const held = this.deferredCallMe.get(peer);
+    this.deferredCallMe.delete(peer);
+    for (const [newcomer, newcomerCaps] of held ?? []) if (this.registry.has(newcomer)) this.callMe(peer, newcomer, newcomerCaps);
+    if (entry.state.connectionState === 'connected') return EMPTY;
+    // Its signaling dropped mid-negotiation: what we and the members sent it may be lost,
+    // so negotiate afresh and ask the members again (they reach it at its new id).
+    return concat(
+      this.closePeer$(peer, 'rejoined before the connection was up'),
+      this.guard(peer, 'offer', this.offer$(peer, this.modeWith(caps), caps)),
+    );
+  }
+
+  /**
+   * Why `peer` cannot be at signaling id `id`: it is this side's own id, or
+   * the id of another peer (its first one, or where it is now).
+   */
+  private claimConflict(peer: string, id: string): string | undefined {
+    if (id === this.selfId || id === this.ctx.socket.id) return "it is this side's own id";
+    if (id !== peer && this.registry.has(id)) return 'it is the id of another peer';
+    const holder = this.aliases.get(id);
+    if (holder !== undefined && holder !== peer) return 'another peer is at that id';
+    return undefined;
+  }
+
+  /**
+   * A peer's claim, over its own control channel, that its signaling id is
+   * now `id`. A peer can only move itself, and never onto someone else's id.
+   * A client takes the claim; a host also needs that id's `join` naming the
+   * peer (the server vouches for the `from` of a message).
+   */
+  private onClaim$(entry: PeerEntry, id: string): Observable<unknown> {
+    const peer = entry.id;
+    const conflict = this.claimConflict(peer, id);
+    const holder = this.aliases.get(id);
+    if (conflict !== undefined && this.isMyHost(peer) && holder !== undefined && holder !== peer) {
+      // A member claimed the host's new id before the host did (it heard it from the host too):
+      // the host, which runs the group, keeps its id; the member's claim was false.
+      this.forgetRoute(holder);
+      this.report(new IdentityClaimError(holder, id, 'the host claims that id'));
+    } else if (conflict !== undefined) {
+      this.report(new IdentityClaimError(peer, id, conflict));
+      return EMPTY;
+    }
+    if (this.routeTo(peer) === id) return EMPTY;
+    if (this.ctx.role.role !== 'host') {
+      this.rebind(peer, id);
+      return EMPTY;
+    }
+    const hint = this.hints.get(id);
+    if (hint?.was !== peer) {
+      this.claims.set(peer, id);
+      return EMPTY;
+    }
+    this.hints.delete(id);
+    this.rebind(peer, id);
+    return this.rejoined$(entry, hint.caps);
+  }
+
+  /** Host side: a `join` from `from` naming `entry`'s peer; confirmed only by that peer's own claim. */
+  private onHint$(entry: PeerEntry, from: string, caps: readonly Capability[]): Observable<unknown> {
+    const peer = entry.id;
+    if (this.claims.get(peer) !== from) {
+      this.log.debug('a join names a member; waiting for that member to confirm', { id: peer, from });
+      if (this.hints.size >= MAX_JOIN_HINTS) this.hints.delete(this.hints.keys().next().value as string);
+      this.hints.set(from, { was: peer, caps });
+      return EMPTY;
+    }
+    this.claims.delete(peer);
+    if (this.claimConflict(peer, from) !== undefined) return EMPTY;
+    this.rebind(peer, from);
+    return this.rejoined$(entry, caps);
   }
 
   private invalid(what: string, message: SignalMessage): Observable<never> {
@@ -456,7 +614,7 @@ export class Session {
       this.ctx.events$.next({ type: 'userConnecting', id });
       const pc = this.ctx.createPeerConnection(this.ctx.pcConfig);
       const watch = new Subscription();
-      const pending = this.early.get(id) ?? [];
+      const pending = this.early.get(id)?.candidates ?? [];
       this.early.delete(id);
       const entry: PeerEntry = {
         id,
@@ -466,26 +624,23 @@ export class Session {
         watch,
         pending,
         remoteSet: false,
+        refused: 0,
         state: { id, isOffer, mode, iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState },
       };
       // Registered before any hook is awaited, so a racing duplicate finds it (CHECKLIST 26).
       this.registry.set(id, entry);
-      watch.add(this.watch$(entry).subscribe());
-      if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe());
-      if (mode === 'trickle') {
-        // Subscribed before setLocalDescription, so no candidate is missed.
-        watch.add(
-          localCandidate$(pc).subscribe((candidate) =>
-            this.send({ type: 'candidate', to: id, candidate: candidate === null ? null : toWireCandidate(candidate) }),
-          ),
-        );
-      }
+      // What the per-peer watchers decide goes through the one door (`internal$`), as commands.
+      const feedback = (command: PeerCommand): void => this.internal$.next(command);
+      watch.add(this.watch$(entry).subscribe(feedback));
+      if (isOffer && this.ctx.pairTimeout > 0) watch.add(this.pairTimeout$(entry).subscribe(feedback));
+      // Subscribed before setLocalDescription, so no candidate is missed.
+      if (mode === 'trickle') watch.add(this.trickleCandidates$(entry).subscribe());
       this.publishPeers();
       this.ctx.events$.next({ type: 'pcCreate', id, isOffer, pc });
       return concat(
         runHooks(this.ctx.createHooks, [id, isOffer, pc], (error) => this.report(new HookError('pcCreate', id, error))),
         defer(() => {
-          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe());
+          if (this.ctx.controlChannel) watch.add(this.control$(entry).subscribe(feedback));
           return of(entry);
         }),
       );
@@ -497,7 +652,7 @@ export class Session {
    * channel or a silent peer closes the connection. An Extreal peer never
    * answers, so it is never timed out.
    */
-  private control$(entry: PeerEntry): Observable<never> {
+  private control$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id, isOffer } = entry;
     const { heartbeatInterval, heartbeatTimeout, scheduler } = this.ctx;
     return controlChannel$(pc, isOffer).pipe(
@@ -505,31 +660,28 @@ export class Session {
       switchMap((channel) => {
         entry.control = channel;
         const received$ = controlMessages$(channel);
-        return merge(
-          received$.pipe(
-            tap((message) => {
-              if (message.t === 'id') this.rebind(id, message.id);
-            }),
-            ignoreElements(),
-          ),
-          heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
-            tap((rtt) => {
-              entry.state = { ...entry.state, rtt };
-              this.publishPeers();
-            }),
-          ),
+        const claims$ = received$.pipe(
+          mergeMap((message): Observable<PeerCommand> => (message.t === 'id' ? of({ kind: 'claim', peer: id, id: message.id, pc }) : EMPTY)),
+        );
+        const rtt$ = heartbeat$(channel, received$, heartbeatInterval, scheduler).pipe(
+          tap((rtt) => {
+            entry.state = { ...entry.state, rtt };
+            this.publishPeers();
+          }),
+          ignoreElements(),
+        );
+        const leave$ = merge(
           received$.pipe(
             heartbeatLost(heartbeatTimeout, scheduler),
             map(() => 'heartbeat lost'),
           ),
           channelClosed$(channel).pipe(map(() => 'control channel closed')),
         ).pipe(
-          filter((reason): reason is string => typeof reason === 'string'),
           take(1),
-          tap((reason) => this.internal$.next({ kind: 'leave', peer: id, reason, pc })),
+          map((reason): PeerCommand => ({ kind: 'leave', peer: id, reason, pc })),
         );
+        return merge(claims$, rtt$, leave$).pipe(takeWhile((command) => command.kind !== 'leave', true));
       }),
-      ignoreElements(),
     );
   }
 
@@ -538,36 +690,33 @@ export class Session {
    * stuck without failing) is treated like a failed one, so the pair is
    * renegotiated instead of waiting forever.
    */
-  private pairTimeout$(entry: PeerEntry): Observable<never> {
+  private pairTimeout$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id } = entry;
     return timer(this.ctx.pairTimeout, this.ctx.scheduler).pipe(
-      tap(() => {
+      map((): PeerCommand => {
         this.log.info('peer connection not up in time', { id, timeoutMs: this.ctx.pairTimeout });
-        this.internal$.next({ kind: 'leave', peer: id, reason: 'not connected in time', pc, iceFailed: true });
+        return { kind: 'leave', peer: id, reason: 'not connected in time', pc, iceFailed: true };
       }),
-      ignoreElements(),
       takeUntil(connectionState$(pc).pipe(filter((state) => state === 'connected'))),
     );
   }
 
-  /** Keeps `peers$` current, and closes the peer when ICE fails or closes. */
-  private watch$(entry: PeerEntry): Observable<never> {
+  /** Keeps `peers$` current; a leave command when ICE fails or closes. */
+  private watch$(entry: PeerEntry): Observable<PeerCommand> {
     const { pc, id } = entry;
     return merge(
       iceConnectionState$(pc).pipe(map((iceConnectionState) => ({ iceConnectionState }))),
       connectionState$(pc).pipe(map((connectionState) => ({ connectionState }))),
     ).pipe(
-      tap((change) => {
+      mergeMap((change): Observable<PeerCommand> => {
         entry.state = { ...entry.state, ...change };
         this.publishPeers();
         const ice = entry.state.iceConnectionState;
         if (entry.state.connectionState === 'connected') this.iceRetries.delete(id);
-        if (ice === 'failed' || ice === 'closed' || entry.state.connectionState === 'failed') {
-          this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
-          this.internal$.next({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc, iceFailed: ice !== 'closed' });
-        }
+        if (ice !== 'failed' && ice !== 'closed' && entry.state.connectionState !== 'failed') return EMPTY;
+        this.log.info('peer connection failed or closed', { id, ice, connection: entry.state.connectionState });
+        return of({ kind: 'leave', peer: id, reason: `ice ${ice}`, pc, iceFailed: ice !== 'closed' });
       }),
-      ignoreElements(),
     );
   }
 
@@ -609,6 +758,72 @@ export class Session {
     });
   }
 
+  /**
+   * A member asked to offer without the newcomer's caps, by a host that
+   * announced no trickle itself (an Extreal host passes nothing along):
+   * the newcomer may still be an rxpeer peer, so ask it.
+   */
+  private shouldProbe(callMeCaps: readonly Capability[]): boolean {
+    if (!this.ctx.trickle || callMeCaps.includes('trickle') || this.ctx.role.role !== 'client') return false;
+    return this.registry.get(this.ctx.role.hostId)?.mode === 'vanilla';
+  }
+
+  /**
+   * Offer to a newcomer whose caps are unknown. After `setLocalDescription`
+   * this side sends it a `caps query`, and whichever comes first decides:
+   * a `caps` answer with `trickle` (an rxpeer newcomer; a few ms through the
+   * server) → the offer goes at once and the candidates gathered later
+   * trickle; gathering complete or the vanilla-ICE timeout (an Extreal
+   * newcomer, which ignores the query) → a complete vanilla offer, exactly
+   * as PROTOCOL §4 has it.
+   */
+  private probedOffer$(peer: string): Observable<unknown> {
+    const trickleAnswer$ = this.received$.pipe(
+      filter(
+        (r) => r.kind === 'message' && r.message.type === 'caps' && this.alias(r.message.from) === peer && r.message.caps.includes('trickle'),
+      ),
+      take(1),
+      map((): IceMode => 'trickle'),
+    );
+    return this.createPeer$(peer, true, 'vanilla').pipe(
+      concatMap((entry) =>
+        createAndSetOffer$(entry.pc).pipe(
+          concatMap(() =>
+            race(
+              // The answer's listener is up before the query leaves.
+              merge(trickleAnswer$, defer(() => {
+                this.send({ type: 'caps query', to: peer, caps: this.caps });
+                return EMPTY;
+              })),
+              this.sdpToSend$(entry.pc, 'vanilla', 'offer', peer).pipe(map((): IceMode => 'vanilla')),
+            ),
+          ),
+          take(1),
+          tap((mode) => {
+            this.send({ type: 'offer', to: peer, sdp: localSdp(entry.pc), caps: this.caps });
+            if (mode === 'trickle') this.switchToTrickle(entry);
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** From now on, local candidates of this connection trickle to the peer (those gathered so far are in the SDP sent). */
+  private switchToTrickle(entry: PeerEntry): void {
+    entry.mode = 'trickle';
+    entry.state = { ...entry.state, mode: 'trickle' };
+    this.publishPeers();
+    entry.watch.add(this.trickleCandidates$(entry).subscribe());
+  }
+
+  /** Sends each local candidate of the entry's connection, then the end of candidates. */
+  private trickleCandidates$(entry: PeerEntry): Observable<never> {
+    return localCandidate$(entry.pc).pipe(
+      tap((candidate) => this.send({ type: 'candidate', to: entry.id, candidate: candidate === null ? null : toWireCandidate(candidate) })),
+      ignoreElements(),
+    );
+  }
+
   /** Asks `member` to offer to `newcomer`, or holds the request until the member has rejoined. */
   private callMe(member: string, newcomer: string, caps: Capability[]): void {
     if (this.unconfirmed.has(member)) {
@@ -644,16 +859,24 @@ export class Session {
       if (buffered === undefined) {
         // Full: the oldest buffer goes (most likely late candidates of a peer that already left).
         if (this.early.size >= MAX_EARLY_PEERS) this.early.delete(this.early.keys().next().value as string);
-        this.early.set(peer, [candidate]);
-      } else if (buffered.length < MAX_EARLY_CANDIDATES) {
-        buffered.push(candidate);
+        this.early.set(peer, { candidates: [candidate], refused: 0 });
+      } else if (buffered.candidates.length < MAX_EARLY_CANDIDATES) {
+        buffered.candidates.push(candidate);
       } else {
-        this.report(new InvalidMessageError(`too many early candidates from ${peer}; dropped`));
+        buffered.refused += 1;
+        if (buffered.refused === 1) this.report(new CandidateBufferFullError(peer, MAX_EARLY_CANDIDATES));
       }
       return EMPTY;
     }
     if (!entry.remoteSet) {
-      entry.pending.push(candidate);
+      if (entry.pending.length < MAX_PENDING_CANDIDATES) {
+        entry.pending.push(candidate);
+      } else {
+        // Refuse rather than evict: an honest peer's candidates come first.
+        entry.refused += 1;
+        if (entry.refused === 1) this.report(new CandidateBufferFullError(peer, MAX_PENDING_CANDIDATES));
+        else this.log.debug('refused a candidate: buffer full', { peer, refused: entry.refused });
+      }
       return EMPTY;
     }
     return this.applyCandidate$(entry, candidate);
@@ -695,6 +918,8 @@ export class Session {
       this.unconfirmed.delete(id);
       this.deferredCallMe.delete(id);
       for (const held of this.deferredCallMe.values()) held.delete(id);
+      this.claims.delete(id);
+      for (const [from, hint] of this.hints) if (hint.was === id) this.hints.delete(from);
       entry.watch.unsubscribe();
       this.log.info('user disconnecting', { id, reason });
       this.ctx.events$.next({ type: 'userDisconnecting', id });
@@ -729,6 +954,16 @@ export class Session {
     if (this.ctx.role.role === 'client' && peer === this.ctx.role.hostId) this.rejoin();
   }
 
+  private isMyHost(peer: string): boolean {
+    return this.ctx.role.role === 'client' && this.ctx.role.hostId === peer;
+  }
+
+  /** `peer` goes back to being reached at its first id (a false claim is undone). */
+  private forgetRoute(peer: string): void {
+    for (const [old, stable] of this.aliases) if (stable === peer) this.aliases.delete(old);
+    this.routes.delete(peer);
+  }
+
   /** A client asks the server to put its current socket back in its host's group. */
   private rejoin(): void {
     if (this.ctx.role.role !== 'client') return;
@@ -747,12 +982,15 @@ export class Session {
   /**
    * Every `connect` after the first is a reconnect with a new socket id: a
    * host claims its name again, then everyone announces the new id to its
-   * peers; a client whose host's new id is known rejoins its group.
+   * peers; a client whose host's new id is known rejoins its group. A host
+   * whose name was taken meanwhile cannot come back: its start fails and the
+   * client stops. Other refusals are retried (twice, with backoff) while the
+   * socket is up.
    */
   private reconnects$(): Observable<never> {
     const { socket, role } = this.ctx;
     return socketEvent$(socket, 'connect').pipe(
-      concatMap(() => {
+      switchMap(() => {
         this.log.info('signaling reconnected', { id: socket.id, was: this.selfId });
         if (role.role === 'client') {
           // Back in the host's group: at its known id now, and again when the host announces a new one.
@@ -760,29 +998,92 @@ export class Session {
           this.rejoin();
           return EMPTY;
         }
-        return request$(socket, 'create host', role.name).pipe(
-          ackTimeout(this.ctx.requestTimeout, 'create host', this.ctx.scheduler),
-          tap((raw) => {
-            const response = parseCreateHostResponse(raw);
-            if (response?.status === Status.Ok) {
-              this.log.info('host name claimed again after a reconnect', { name: role.name, id: socket.id });
-              // The server forgot the group: every member must rejoin before it can be asked to offer.
-              for (const member of this.registry.keys()) this.unconfirmed.add(member);
-              this.announceId();
-            } else if (response?.status === Status.Conflict) {
-              this.report(new HostNameAlreadyExistsError(role.name, response.message));
-            } else {
-              this.report(serverRejection('create host', response?.status ?? 0, response?.message ?? 'malformed response'));
-            }
-          }),
-          catchError((error: unknown) => {
-            if (error instanceof RxpeerError) this.report(error);
-            return EMPTY;
-          }),
-        );
+        return this.reclaimName$(role.name);
       }),
       ignoreElements(),
     );
+  }
+
+  private reclaimName$(name: string): Observable<never> {
+    const { socket, scheduler, requestTimeout } = this.ctx;
+    return defer(() => request$(socket, 'create host', name)).pipe(
+      ackTimeout(requestTimeout, 'create host', scheduler),
+      map((raw) => {
+        const response = parseCreateHostResponse(raw);
+        if (response?.status === Status.Conflict) throw new HostNameAlreadyExistsError(name, response.message);
+        if (response?.status !== Status.Ok) {
+          throw serverRejection('create host', response?.status ?? 0, response?.message ?? 'malformed response');
+        }
+        return response;
+      }),
+      retry({
+        count: 2,
+        delay: (error: unknown, count) => {
+          if (error instanceof HostNameAlreadyExistsError || !socket.connected) return throwError(() => error);
+          if (error instanceof RxpeerError) this.report(error);
+          return timer(this.backoff(count - 1), scheduler);
+        },
+      }),
+      tap(() => {
+        this.log.info('host name claimed again after a reconnect', { name, id: socket.id });
+        // The server forgot the group: every member must rejoin before it can be asked to offer.
+        for (const member of this.registry.keys()) this.unconfirmed.add(member);
+        this.announceId();
+      }),
+      ignoreElements(),
+      catchError((error: unknown) => {
+        if (!socket.connected) return EMPTY; // dropped again: the next connect claims again
+        this.log.info('could not claim the host name again', { name });
+        this.ctx.onStartFailed(error instanceof RxpeerError ? error : new NegotiationError(name, 'claim host name', error));
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** Reconnection delay for attempt `n` (0-based): doubling from `delay` up to `delayMax`, ±50 % jitter. */
+  private backoff(attempt: number): number {
+    const { delay, delayMax } = this.ctx.reconnection ?? { delay: 1000, delayMax: 5000 };
+    const base = Math.min(delayMax, delay * 2 ** Math.min(attempt, 16));
+    return Math.min(delayMax, Math.round(base * (0.5 + Math.random())));
+  }
+
+  /**
+   * socket.io does not reconnect after the server disconnected the socket
+   * ("io server disconnect": a kick, a cut-off for violations). rxpeer does,
+   * with the same backoff as for other drops (the attempt count starts over
+   * once a connection lasted `delayMax`); with reconnection switched off,
+   * the client cannot come back, and stops with a typed error.
+   */
+  private serverDisconnects$(): Observable<never> {
+    const { socket, scheduler, reconnection } = this.ctx;
+    return defer(() => {
+      let attempt = 0;
+      let upSince = scheduler.now();
+      const up$ = socketEvent$(socket, 'connect').pipe(
+        tap(() => {
+          upSince = scheduler.now();
+        }),
+      );
+      const kicked$ = disconnect$(socket).pipe(
+        filter((reason) => reason === 'io server disconnect'),
+        switchMap(() => {
+          if (reconnection === undefined) {
+            this.ctx.onStartFailed(new SignalingDisconnectedError('io server disconnect'));
+            return EMPTY;
+          }
+          if (scheduler.now() - upSince >= reconnection.delayMax) attempt = 0;
+          const wait = this.backoff(attempt);
+          attempt += 1;
+          this.log.info('the server disconnected this client; reconnecting', { inMs: wait, attempt });
+          return timer(wait, scheduler).pipe(
+            tap(() => {
+              socket.connect();
+            }),
+          );
+        }),
+      );
+      return merge(up$, kicked$).pipe(ignoreElements());
+    });
   }
 
   // -------------------------------------------------------------------------
@@ -823,6 +1124,42 @@ export class Session {
 
   // -------------------------------------------------------------------------
 
+  /**
+   * After {@link stop}: a promise when its byes are still on their way (it
+   * resolves once the server acknowledged them, at `requestTimeout`, or
+   * when the socket drops), `undefined` when the socket can close now.
+   * Close the socket after it: a Node Socket.IO server drops packets that
+   * arrive in the same batch as the disconnect.
+   */
+  farewell(): Promise<void> | undefined {
+    return this.byesSent;
+  }
+
+  /**
+   * Sends `bye` to each peer. To a server known to acknowledge messages,
+   * with acks, and returns the wait for them (bounded by `requestTimeout`
+   * and by the socket dropping); otherwise fire and forget.
+   */
+  private sendByes(ids: readonly string[]): Promise<void> | undefined {
+    if (this.messageAcks !== 'yes') {
+      for (const id of ids) this.send({ type: 'bye', to: id });
+      return undefined;
+    }
+    const acked = ids.flatMap((id) => {
+      const routed = this.outgoing({ type: 'bye', to: id });
+      return routed === undefined ? [] : [sendAcked$(this.ctx.socket, routed)];
+    });
+    if (acked.length === 0) return undefined;
+    return firstValueFrom(
+      merge(...acked).pipe(
+        ignoreElements(),
+        timeout({ first: this.ctx.requestTimeout, with: () => EMPTY, scheduler: this.ctx.scheduler }),
+        takeUntil(disconnect$(this.ctx.socket)),
+      ),
+      { defaultValue: undefined },
+    );
+  }
+
   /** The host's `join`, sent by a client once its session runs. */
   join(): void {
     if (this.ctx.role.role === 'client') this.send({ type: 'join', to: this.ctx.role.hostId, caps: this.caps });
@@ -837,7 +1174,7 @@ export class Session {
     this.subscription.unsubscribe();
     this.early.clear();
     const ids = [...this.registry.keys()];
-    for (const id of ids) this.send({ type: 'bye', to: id });
+    this.byesSent = this.sendByes(ids);
     this.stopping = firstValueFrom(
       from(ids).pipe(
         concatMap((id) => this.closePeer$(id, 'stop')),

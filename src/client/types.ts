@@ -59,6 +59,20 @@ export interface PeerClientDeps {
 
 export type PeerRole = 'none' | 'host' | 'client';
 
+/** What `client.state$` replays. */
+export interface ClientStatus {
+  /**
+   * `idle`: not started (or stopped); `starting`: a start is under way;
+   * `started`: the host's name was accepted / the client joined its host;
+   * `stopping`: `stop()` is closing the peer connections.
+   */
+  readonly status: 'idle' | 'starting' | 'started' | 'stopping';
+  /** The role of the start, from `starting` to `stopping`. */
+  readonly role?: 'host' | 'client';
+  /** This peer's id (its first socket id of this start), once `started`. */
+  readonly id?: string;
+}
+
 /** How ICE candidates travel for one pair: all inside the SDP, or trickled after it. */
 export type IceMode = 'vanilla' | 'trickle';
 

@@ -7,8 +7,12 @@
  * discriminated unions below, and everything past the edge is typed.
  */
 
-/** Message types of PROTOCOL §4, plus rxpeer's own `candidate` (trickle ICE). */
-export const MESSAGE_TYPES = ['join', 'call me', 'offer', 'answer', 'done', 'bye', 'candidate'] as const;
+/**
+ * Message types of PROTOCOL §4, plus rxpeer's own `candidate` (trickle ICE)
+ * and `caps query` / `caps` (a member asks a newcomer for its capabilities
+ * when the host, an Extreal one, passed none along with `call me`).
+ */
+export const MESSAGE_TYPES = ['join', 'call me', 'offer', 'answer', 'done', 'bye', 'candidate', 'caps query', 'caps'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** Capabilities an rxpeer peer announces; Extreal clients never send any. */
@@ -68,7 +72,8 @@ export interface UserDisconnectedPayload {
 export interface ClientToServerEvents {
   'create host': (name: string, ack: (response: CreateHostResponse) => void) => void;
   'list hosts': (ack: (response: ListHostsResponse) => void) => void;
-  message: (message: OutgoingMessage) => void;
+  /** With an ack function, rxpeer's server acknowledges it once relayed or dropped (Extreal clients send none). */
+  message: (message: OutgoingMessage, ack?: (response: unknown) => void) => void;
 }
 
 /** Events the signaling server sends to a client. */
@@ -101,7 +106,9 @@ export type SignalMessage =
   | (Base & { type: 'answer'; sdp: string })
   | (Base & { type: 'done' })
   | (Base & { type: 'bye' })
-  | (Base & { type: 'candidate'; candidate: WireCandidate | null });
+  | (Base & { type: 'candidate'; candidate: WireCandidate | null })
+  | (Base & { type: 'caps query' })
+  | (Base & { type: 'caps' });
 
 export type ParseResult =
   | { kind: 'message'; message: SignalMessage }
@@ -172,6 +179,8 @@ export function parseRelayedMessage(raw: unknown): ParseResult {
       return { kind: 'message', message: isNonEmptyString(raw.me) ? { ...base, type, was: raw.me } : { ...base, type } };
     case 'done':
     case 'bye':
+    case 'caps query':
+    case 'caps':
       return { kind: 'message', message: { ...base, type } };
     case 'call me':
       if (!isNonEmptyString(raw.me)) return { kind: 'invalid', reason: '"me" of "call me" is not a non-empty string' };

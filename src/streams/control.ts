@@ -4,11 +4,11 @@
  * channel or track still has something to negotiate, and that carries a
  * heartbeat (liveness and round-trip time) between rxpeer peers.
  *
- * Wire format: JSON text, `{"t":"ping","at":<ms>}` answered by
- * `{"t":"pong","at":<same ms>}`; `{"t":"id","id":"<socket id>"}` tells the
+ * Wire format: JSON text, `{"t":"ping","at":<token>}` answered by
+ * `{"t":"pong","at":<same token>}`; `{"t":"id","id":"<socket id>"}` tells the
  * peer this side's new signaling id after a reconnect. Anything else is ignored.
  */
-import { EMPTY, Observable, filter, interval, map, merge, mergeMap, of, share, take, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, defer, filter, interval, map, merge, mergeMap, of, share, take, type SchedulerLike } from 'rxjs';
 import { event$, type PeerConnection } from './peer.js';
 
 /** The label of rxpeer's own data channel. Apps that filter channels by label never see it as theirs. */
@@ -78,38 +78,73 @@ export function sendControl(channel: RTCDataChannel, message: ControlMessage): v
   }
 }
 
+/** Pings awaiting their pong; older ones are forgotten (their pongs are then ignored). */
+const MAX_OUTSTANDING_PINGS = 16;
+
+/** An unguessable ping token: a random unsigned 32-bit integer. */
+export function randomPingToken(): number {
+  const cryptoApi = (globalThis as { crypto?: { getRandomValues?: (array: Uint32Array) => Uint32Array } }).crypto;
+  if (cryptoApi?.getRandomValues !== undefined) return cryptoApi.getRandomValues(new Uint32Array(1))[0]!;
+  return Math.floor(Math.random() * 0x1_0000_0000);
+}
+
 /**
  * Runs the heartbeat on an open control channel: answers pings, sends one
  * every `intervalMs`, and emits each round-trip time measured from pongs.
+ *
+ * A ping's `at` is an unguessable token, not a time: a pong counts only when
+ * it echoes the token of a ping this side sent and has not been answered yet,
+ * and its RTT is the time measured here since that ping. A forged or replayed
+ * pong (`{"t":"pong","at":-1e308}`) is ignored. Peers of earlier versions
+ * echo `at` as it came, so they stay compatible.
+ *
+ * ```text
+ * interval 10, tokens 1, 2 …
+ * pings sent:  ----------1---------2---
+ * received:    ---------------a--b---c     a = pong 1, b = pong -1e308, c = pong 1 again
+ * rtt:         ---------------5--------
+ * ```
  */
 export function heartbeat$(
   channel: RTCDataChannel,
   received$: Observable<ControlMessage>,
   intervalMs: number,
   scheduler: SchedulerLike,
+  nextToken: () => number = randomPingToken,
 ): Observable<number> {
-  const pings$ = interval(intervalMs, scheduler).pipe(
-    mergeMap(() => {
-      sendControl(channel, { t: 'ping', at: scheduler.now() });
-      return EMPTY;
-    }),
-  );
-  const replies$ = received$.pipe(
-    mergeMap((message) => {
-      switch (message.t) {
-        case 'ping':
-          sendControl(channel, { t: 'pong', at: message.at });
-          return EMPTY;
-        case 'pong':
-          return of(Math.max(0, scheduler.now() - message.at));
-        case 'id':
-          return EMPTY;
-        default: {
-          const unreachable: never = message;
-          return unreachable;
+  return defer(() => {
+    /** token → when its ping was sent; insertion order is sending order. */
+    const outstanding = new Map<number, number>();
+    const pings$ = interval(intervalMs, scheduler).pipe(
+      mergeMap(() => {
+        const token = nextToken();
+        outstanding.set(token, scheduler.now());
+        if (outstanding.size > MAX_OUTSTANDING_PINGS) outstanding.delete(outstanding.keys().next().value as number);
+        sendControl(channel, { t: 'ping', at: token });
+        return EMPTY;
+      }),
+    );
+    const replies$ = received$.pipe(
+      mergeMap((message) => {
+        switch (message.t) {
+          case 'ping':
+            sendControl(channel, { t: 'pong', at: message.at });
+            return EMPTY;
+          case 'pong': {
+            const sentAt = outstanding.get(message.at);
+            if (sentAt === undefined) return EMPTY;
+            outstanding.delete(message.at);
+            return of(Math.max(0, scheduler.now() - sentAt));
+          }
+          case 'id':
+            return EMPTY;
+          default: {
+            const unreachable: never = message;
+            return unreachable;
+          }
         }
-      }
-    }),
-  );
-  return merge(pings$, replies$);
+      }),
+    );
+    return merge(pings$, replies$);
+  });
 }

@@ -8,6 +8,7 @@ import {
   parseRelayedMessage,
   parseUserDisconnected,
   type ClientToServerEvents,
+  type OutgoingMessage,
   type ParseResult,
 } from '../protocol/wire.js';
 
@@ -109,6 +110,26 @@ export function request$<E extends 'create host' | 'list hosts'>(
     } else {
       socket.emit('list hosts', ack);
     }
+    return () => {
+      live = false;
+    };
+  });
+}
+
+/**
+ * Sends one `message` with an ack function and emits the server's
+ * acknowledgement, then completes. rxpeer's server acknowledges a message
+ * once it is relayed (or dropped, with the reason); a server that does not
+ * acknowledge messages never answers, so bound the wait (`timeout`).
+ */
+export function sendAcked$(socket: SignalingSocket, message: OutgoingMessage): Observable<unknown> {
+  return new Observable<unknown>((subscriber) => {
+    let live = true;
+    socket.emit('message', message, (response: unknown) => {
+      if (!live) return;
+      subscriber.next(response);
+      subscriber.complete();
+    });
     return () => {
       live = false;
     };
