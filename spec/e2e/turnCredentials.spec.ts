@@ -4,6 +4,7 @@
  * and the real engine: relay-only rxpeer peers connect through the relay
  * with server-issued credentials; coturn refuses expired and forged ones.
  */
+import type { Subscription } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
 import { PeerClient } from '../../src/client/PeerClient';
 import {
@@ -35,7 +36,9 @@ async function relayCandidates(iceServers: RTCIceServer[]): Promise<string[]> {
       });
     });
     await pc.setLocalDescription(await pc.createOffer());
-    await Promise.race([done, new Promise((r) => setTimeout(r, 8_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 8_000)))]);
+    clearTimeout(timer);
   } finally {
     pc.close();
   }
@@ -47,6 +50,7 @@ describe('TURN credentials from the signaling server, with coturn (use-auth-secr
   let server: SignalingServer;
   const clients: PeerClient[] = [];
   const sockets: Socket[] = [];
+  const subscriptions: Subscription[] = [];
 
   beforeAll(async () => {
     turn = await startTurn({ authSecret: SECRET });
@@ -64,6 +68,7 @@ describe('TURN credentials from the signaling server, with coturn (use-auth-secr
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    for (const s of subscriptions.splice(0)) s.unsubscribe();
     for (const s of sockets.splice(0)) s.disconnect();
     await server.close();
     expect(openPeerConnections()).toEqual([]);
@@ -79,7 +84,7 @@ describe('TURN credentials from the signaling server, with coturn (use-auth-secr
         createSocket: (url, options) => {
           const socket = io(url, options);
           sockets.push(socket);
-          serverIceServers$(socket).subscribe((grant) => (latest = grant));
+          subscriptions.push(serverIceServers$(socket).subscribe((grant) => (latest = grant)));
           return socket;
         },
         createPeerConnection: (config) => {
