@@ -29,7 +29,20 @@ const PAYLOAD = 'x'.repeat(1024);
 
 async function pair(kind: 'rxpeer' | 'bare', profileDir?: string): Promise<Pair> {
   const server = await startServer(
-    kind === 'rxpeer' ? { kind, limits: { messageRate: 1e9, messageBurst: 1e9 } } : { kind },
+    kind === 'rxpeer'
+      ? {
+          kind,
+          // The socket's and its address's message budgets, and the per-recipient bound.
+          limits: {
+            messageRate: 1e9,
+            messageBurst: 1e9,
+            messageRatePerAddress: 1e9,
+            messageBurstPerAddress: 1e9,
+            inboundRatePerAddress: 1e9,
+            inboundBurstPerAddress: 1e9,
+          },
+        }
+      : { kind },
     profileDir,
   );
   const a = await connect(server.url);

@@ -13,6 +13,24 @@ export type { ClientSocket };
 
 const ROOT = join(__dirname, '../..');
 
+/** Flags that lift the per-address protocol limits (docs/limits.md). */
+const ONE_ADDRESS_FLAGS: string[] = (
+  [
+    ['max-hosts-per-address', 'infinity'],
+    ['join-burst-per-address', 'infinity'],
+    ['join-rate-per-address', 'infinity'],
+    ['join-burst-per-group', 'infinity'],
+    ['join-rate-per-group', 'infinity'],
+    ['max-group-members-per-address', 'infinity'],
+    ['message-burst-per-address', 'infinity'],
+    ['message-rate-per-address', 'infinity'],
+    ['inbound-burst-per-address', 'infinity'],
+    ['inbound-rate-per-address', 'infinity'],
+    ['list-bytes-per-address-burst', 'infinity'],
+    ['list-bytes-per-address-rate', 'infinity'],
+  ] as [string, string][]
+).flatMap(([flag, value]) => [`--${flag}`, value]);
+
 /** Builds the node script into a temporary directory; `cleanup()` removes it. */
 export function buildNodeScript(): { script: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rxpeer-node-'));
@@ -57,6 +75,8 @@ export class SignalingNode {
         redisUrl,
         '--logging',
         process.env.CLUSTER_NODE_LOG ?? 'warn' /* e.g. CLUSTER_NODE_LOG=info to debug */,
+        // Every spec socket comes from 127.0.0.1: per-address protocol limits would count them as one.
+        ...ONE_ADDRESS_FLAGS,
         ...args,
       ],
       {
@@ -136,6 +156,8 @@ export class Sockets {
       reconnection: false,
       forceNew: true,
       timeout: 5_000,
+      // Exact statuses, as rxpeer clients get (docs/limits.md).
+      auth: { caps: ['status'] },
     });
     this.all.push(socket);
     const record: Recorded = { messages: [], leaves: [] };

@@ -103,7 +103,9 @@ describe('RedisSignalingState across nodes', () => {
     expect(await b.groupOf('h')).toBe('h');
     expect(await a.groupOf('m')).toBe('h');
     expect(await a.removeSocket('h')).toEqual({ kind: 'host', name: 'Room', members: ['m'] });
-    expect(await b.groupOf('m')).toBeUndefined();
+    // The member stays in the group its host left (issue 13 case 1), seen from both nodes.
+    expect(await b.groupOf('m')).toBe('h');
+    expect(await b.joinGroup('m2', 'h')).toEqual({ kind: 'not-a-host' });
   });
 
   it('reaps the sockets of a node whose heartbeat stopped, and tells who was in their groups', async () => {
@@ -135,7 +137,8 @@ describe('RedisSignalingState across nodes', () => {
     expect(took).toBeLessThanOrEqual(timing.nodeTtlMs + timing.heartbeatMs + 200);
     expect(await alive.listHosts()).toEqual([{ id: 'ah', name: 'Alive' }]);
     expect(await alive.groupMembers('ah')).toEqual(['ah']);
-    expect(await alive.groupOf('am')).toBeUndefined();
+    // Its member stays in the group its host left (issue 13 case 1).
+    expect(await alive.groupOf('am')).toBe('dh');
     expect(departed).toEqual(
       expect.arrayContaining([
         ['dh', { kind: 'host', name: 'Doomed', members: ['am'] }],

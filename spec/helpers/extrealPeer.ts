@@ -41,12 +41,35 @@ export class ExtrealPeer {
   }
 
   connected(): Promise<void> {
-    return this.socket.connected ? Promise.resolve() : new Promise((r) => this.socket.once('connect', () => r()));
+    return this.socket.connected
+      ? Promise.resolve()
+      : new Promise((r) => this.socket.once('connect', () => r()));
   }
 
-  async startHost(name: string): Promise<{ status: number; message: string }> {
+  /**
+   * `create host` as the Extreal clients take its answer: only 409 fails the
+   * start (HostNameAlreadyExistsException); any other status fires OnStarted.
+   */
+  async startHost(name: string): Promise<{ status: number; message: string; reason?: string }> {
     await this.connected();
-    return new Promise((r) => this.socket.emit('create host', name, r));
+    const response = await new Promise<{ status: number; message: string; reason?: string }>((r) =>
+      this.socket.emit('create host', name, r),
+    );
+    if (response.status === 409) this.events.push('start failed');
+    else {
+      this.started = true;
+      this.events.push('started');
+    }
+    return response;
+  }
+
+  /** `list hosts` as the Extreal clients read it: `hosts`, whatever the status. */
+  async listHosts(): Promise<{ id: string; name: string }[]> {
+    await this.connected();
+    const response = await new Promise<{ hosts?: { id: string; name: string }[] }>((r) =>
+      this.socket.emit('list hosts', r),
+    );
+    return response.hosts ?? [];
   }
 
   async startClient(hostId: string): Promise<void> {
@@ -83,10 +106,18 @@ export class ExtrealPeer {
     const label = this.options.label ?? 'chat';
     const track = (c: RTCDataChannel): void => {
       this.channels.set(id, c);
-      c.addEventListener('message', (e) => this.received.push({ from: id, text: String((e as MessageEvent).data) }));
+      c.addEventListener('message', (e) =>
+        this.received.push({ from: id, text: String((e as MessageEvent).data) }),
+      );
     };
     if (isOffer) track(pc.createDataChannel(label));
-    else pc.addEventListener('datachannel', (e) => (e as RTCDataChannelEvent).channel.label === label && track((e as RTCDataChannelEvent).channel));
+    else
+      pc.addEventListener(
+        'datachannel',
+        (e) =>
+          (e as RTCDataChannelEvent).channel.label === label &&
+          track((e as RTCDataChannelEvent).channel),
+      );
     pc.addEventListener('iceconnectionstatechange', () => {
       const s = pc.iceConnectionState;
       if (id === this.hostId && (s === 'connected' || s === 'completed')) {
@@ -136,7 +167,8 @@ export class ExtrealPeer {
         const pc = this.create(m.from, true);
         await pc.setLocalDescription(await pc.createOffer());
         this.send({ type: 'offer', to: m.from, sdp: await this.gathered(pc) });
-        for (const member of this.pcs.keys()) if (member !== m.from) this.send({ type: 'call me', to: member, me: m.from });
+        for (const member of this.pcs.keys())
+          if (member !== m.from) this.send({ type: 'call me', to: member, me: m.from });
         return;
       }
       case 'call me': {

@@ -76,7 +76,8 @@ describe('admission by token', () => {
     const client = new PeerClient(
       {
         url: harness.server.url,
-        socketOptions: { reconnection: false, auth: { caps: ['status'], ...auth } },
+        // Only the token: PeerClient keeps announcing its caps (exact statuses) beside it.
+        socketOptions: { reconnection: false, auth },
       },
       { createPeerConnection },
     );
@@ -168,12 +169,14 @@ describe('admission by token', () => {
       expect(await emit(exact, 'create host', 'room-b')).toEqual({
         status: 403,
         message: 'Your token does not grant you to create host "room-b".',
+        reason: 'forbidden',
       });
       // An Extreal client (no caps; token in the query) must end failed: only 409 does that.
-      const extreal = await harness.connect({ query: { token: roomA } });
+      const extreal = await harness.connect({ auth: {}, query: { token: roomA } });
       expect(await emit(extreal, 'create host', 'room-b')).toEqual({
         status: 409,
         message: 'Your token does not grant you to create host "room-b".',
+        reason: 'forbidden',
       });
       expect(await emit(exact, 'create host', 'room-a')).toMatchObject({ status: 200 });
       expect(harness.server.stats().rejected.forbidden).toBe(2);
@@ -222,6 +225,7 @@ describe('admission by token', () => {
       expect(await emit(socket, 'create host', 'late')).toEqual({
         status: 403,
         message: 'Your token has expired; cannot create host "late".',
+        reason: 'forbidden',
       });
       const other = await harness.connect({ auth: { token: await token({}, NOW / 1000 + 120) } });
       now = NOW + 120_000;

@@ -1,5 +1,5 @@
 /**
- * CHECKLIST rows 15–17: per-socket token buckets (a fake clock, so nothing
+ * CHECKLIST rows 15–17: per-socket token buckets (`list hosts`: protocol-lists.spec.ts) (a fake clock, so nothing
  * here depends on timing), flooders cut off while others go on, the SDP cap
  * below `maxHttpBufferSize`.
  */
@@ -29,40 +29,41 @@ describe('rate limits and size caps', () => {
       },
     });
 
-  it('rate-limits list hosts with 429 after the burst, refills with time, and cuts off a sustained flood', async () => {
+  it('rate-limits create host with 429 after the burst, refills with time, and cuts off a sustained flood', async () => {
     h = await start();
     const socket = await h.connect();
     const { requestBurst, maxStrikes } = h.server.limits;
     const first = await Promise.all(
-      Array.from({ length: requestBurst + 3 }, () =>
-        emitAck<{ status: number; hosts: unknown[] }>(socket, 'list hosts'),
-      ),
+      Array.from({ length: requestBurst + 3 }, () => h.createHost(socket, 'Mine')),
     );
     expect(first.filter((r) => r.status === 200)).toHaveLength(requestBurst);
     expect(first.slice(requestBurst)).toEqual(
-      Array(3).fill({ status: 429, hosts: [], message: expect.any(String) }),
+      Array(3).fill({ status: 429, message: expect.any(String), reason: 'rate-limited' }),
     );
 
     now += 1_000; // one second: requestRate tokens come back
     const refilled = await Promise.all(
-      Array.from({ length: DEFAULT_LIMITS.requestRate }, () =>
-        emitAck<{ status: number }>(socket, 'list hosts'),
-      ),
+      Array.from({ length: DEFAULT_LIMITS.requestRate }, () => h.createHost(socket, 'Mine')),
     );
     expect(refilled.every((r) => r.status === 200)).toBe(true);
 
     const cut = disconnected(socket);
-    for (let i = 0; i < maxStrikes; i += 1) socket.emit('list hosts', () => undefined);
+    for (let i = 0; i < maxStrikes; i += 1) socket.emit('create host', 'Mine', () => undefined);
     expect(await cut).toBe('io server disconnect');
     expect(h.server.stats().cutOff).toBe(1);
   });
 
-  it('rate-limits create host with the same bucket', async () => {
+  it('keeps list hosts out of the create host bucket', async () => {
     h = await start({ requestBurst: 2 });
     const socket = await h.connect();
+    for (let i = 0; i < 10; i += 1) expect((await emitAck(socket, 'list hosts')).status).toBe(200);
     expect((await h.createHost(socket, 'A')).status).toBe(200);
-    expect((await emitAck(socket, 'list hosts')).status).toBe(200);
-    expect(await h.createHost(socket, 'A')).toEqual({ status: 429, message: expect.any(String) });
+    expect((await h.createHost(socket, 'A')).status).toBe(200);
+    expect(await h.createHost(socket, 'A')).toEqual({
+      status: 429,
+      message: expect.any(String),
+      reason: 'rate-limited',
+    });
   });
 
   it('cuts off a message flooder while another group is not slowed', async () => {

@@ -204,4 +204,19 @@ describe('message payloads', () => {
     expect(h.server.stats().unknownEvents).toBe(2);
     expect(member.connected).toBe(true);
   });
+
+  it('survives client events named "error" with null, nothing or an object (fuzz finding F1)', async () => {
+    member.emit('error', null);
+    member.emit('error');
+    member.emit('error', { message: { toString: 42 } });
+    member.emit('error', 'text', 1, [2]);
+    await expectNobodyReceived(member);
+    expect(member.connected).toBe(true);
+    expect(h.server.stats().unknownEvents).toBe(4);
+    // The server still serves everyone.
+    expect(await emitAck(member, 'message', { type: 'offer', sdp: 'v=0', to: host.id })).toEqual({
+      status: 200,
+      message: 'Relayed.',
+    });
+  });
 });

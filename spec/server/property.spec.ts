@@ -73,8 +73,13 @@ const isStatus = (value: unknown): boolean =>
   typeof value === 'number' && [200, 400, 403, 409, 413, 429].includes(value);
 
 function expectCreateHostAck(response: unknown): void {
-  expect(response).toEqual({ status: expect.any(Number), message: expect.any(String) });
-  expect([200, 400, 409]).toContain((response as { status: number }).status);
+  const r = response as { status: number; reason?: unknown };
+  expect(response).toEqual({
+    status: expect.any(Number),
+    message: expect.any(String),
+    ...(r.status === 200 ? {} : { reason: expect.any(String) }),
+  });
+  expect([200, 400, 409]).toContain(r.status);
 }
 
 function expectListHostsAck(response: unknown): void {

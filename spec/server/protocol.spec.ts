@@ -23,7 +23,11 @@ describe('signaling protocol (Extreal clients)', () => {
     const created = await h.createHost(host, 'Room');
     expect(created).toEqual({ status: 200, message: expect.any(String) });
     const duplicate = await h.createHost(other, 'Room');
-    expect(duplicate).toEqual({ status: 409, message: expect.stringContaining('Room') });
+    expect(duplicate).toEqual({
+      status: 409,
+      message: expect.stringContaining('Room'),
+      reason: 'name-taken',
+    });
   });
 
   it('lists hosts as { id: socket id, name }, and an empty array when there are none', async () => {
@@ -197,12 +201,42 @@ describe('signaling protocol (Extreal clients)', () => {
     for (const member of members) expect(h.of(member).leaves).toEqual([hostId]);
     expect(await h.listHosts(lister)).toEqual([]);
     expect(h.of(lister).leaves).toEqual([]);
-    // The group is gone: the former members cannot reach each other through it.
-    members[0]!.emit('message', { type: 'offer', sdp: 'v=0', to: members[1]!.id });
-    await h.barrier(members[0]!, members[1]!);
-    expect(h.of(members[1]!).messages.filter((m) => m.type === 'offer')).toEqual([]);
     // The name is free again.
     expect((await h.createHost(lister, 'Room')).status).toBe(200);
+  });
+
+  it('keeps the members a group after the host left (issue 13 case 1): they relay and hear each other leave; nobody joins', async () => {
+    const { host, members } = await h.group('Room', 3);
+    const hostId = host.id as string;
+    const [a, b, c] = members as [typeof host, typeof host, typeof host];
+    await h.leave(host);
+    // Messages between the remaining members still relay.
+    expect(await emitAck(a, 'message', { type: 'offer', sdp: 'v=0', to: b.id })).toEqual({
+      status: 200,
+      message: 'Relayed.',
+    });
+    // Nobody new can join the group, not even by the old host's id.
+    const late = await h.connect();
+    expect(await emitAck(late, 'message', { type: 'join', to: hostId })).toMatchObject({
+      status: 403,
+    });
+    expect(await emitAck(late, 'message', { type: 'offer', sdp: 'v=0', to: a.id })).toMatchObject({
+      status: 403,
+    });
+    // A member that leaves is announced to the others (and only to them).
+    const cId = c.id as string;
+    await h.leave(c);
+    await h.barrier(a, b, late);
+    expect(h.of(a).leaves).toEqual([hostId, cId]);
+    expect(h.of(b).leaves).toEqual([hostId, cId]);
+    expect(h.of(late).leaves).toEqual([]);
+    // Until the last one leaves; then the state is empty.
+    const aId = a.id as string;
+    await h.leave(a);
+    await h.barrier(b);
+    expect(h.of(b).leaves).toEqual([hostId, cId, aId]);
+    await h.leave(b);
+    expect(await h.server.state.size()).toEqual({ hosts: 0, groups: 0, members: 0 });
   });
 
   it('moves a client that joins a second host into that group and tells the first group', async () => {

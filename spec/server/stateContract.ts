@@ -77,7 +77,7 @@ export function describeSignalingState(name: string, create: () => Promise<Signa
       });
     });
 
-    it('dissolves the group and frees the name when the host is removed', async () => {
+    it('frees the name when the host is removed; its members stay a group nobody can join', async () => {
       await state.claimHost('h1', 'Room');
       await state.joinGroup('m1', 'h1');
       await state.joinGroup('m2', 'h1');
@@ -87,9 +87,70 @@ export function describeSignalingState(name: string, create: () => Promise<Signa
         members: ['m1', 'm2'],
       });
       expect(await state.listHosts()).toEqual([]);
-      expect(await state.groupOf('m1')).toBeUndefined();
+      expect(await state.lookupHost('Room')).toBeUndefined();
+      expect(await state.groupOf('m1')).toBe('h1');
+      expect(await state.groupOf('m2')).toBe('h1');
+      expect(await state.groupOf('h1')).toBeUndefined();
       expect(await state.joinGroup('m3', 'h1')).toEqual({ kind: 'not-a-host' });
-      expect(await state.claimHost('m1', 'Room')).toEqual({ kind: 'claimed', name: 'Room' });
+      expect(await state.claimHost('h2', 'Room')).toEqual({ kind: 'claimed', name: 'Room' });
+      // A member leaving tells the other member only (the host is gone) …
+      expect(await state.removeSocket('m1')).toEqual({
+        kind: 'member',
+        hostId: 'h1',
+        remaining: ['m2'],
+      });
+      // … and the last one takes the group with it.
+      expect(await state.removeSocket('m2')).toEqual({
+        kind: 'member',
+        hostId: 'h1',
+        remaining: [],
+      });
+      expect(await state.groupOf('m2')).toBeUndefined();
+      await state.removeSocket('h2');
+      expect(await state.size()).toEqual({ hosts: 0, groups: 0, members: 0 });
+    });
+
+    it('lets a member of a group whose host left join another host, telling who is left', async () => {
+      await state.claimHost('a', 'A');
+      await state.claimHost('b', 'B');
+      await state.joinGroup('m1', 'a');
+      await state.joinGroup('m2', 'a');
+      await state.removeSocket('a');
+      expect(await state.joinGroup('m1', 'b')).toEqual({
+        kind: 'joined',
+        left: { hostId: 'a', remaining: ['m2'] },
+      });
+      expect(await state.removeSocket('m2')).toEqual({
+        kind: 'member',
+        hostId: 'a',
+        remaining: [],
+      });
+      expect(await state.size()).toEqual({ hosts: 1, groups: 1, members: 1 });
+    });
+
+    it('caps a group at maxSize sockets, host included', async () => {
+      await state.claimHost('h1', 'Room');
+      expect(await state.joinGroup('m1', 'h1', 3)).toEqual({ kind: 'joined' });
+      expect(await state.joinGroup('m2', 'h1', 3)).toEqual({ kind: 'joined' });
+      expect(await state.joinGroup('m3', 'h1', 3)).toEqual({ kind: 'full' });
+      expect(await state.joinGroup('m2', 'h1', 3)).toEqual({ kind: 'already-member' });
+      await state.removeSocket('m1');
+      expect(await state.joinGroup('m3', 'h1', 3)).toEqual({ kind: 'joined' });
+    });
+
+    it('compares names by their key: a second name with a taken key is taken, and is listed as sent', async () => {
+      expect(await state.claimHost('h1', 'Room', 'room')).toEqual({
+        kind: 'claimed',
+        name: 'Room',
+      });
+      expect(await state.claimHost('h2', 'ROOM', 'room')).toEqual({ kind: 'taken', name: 'ROOM' });
+      expect(await state.listHosts()).toEqual([{ id: 'h1', name: 'Room' }]);
+      expect(await state.lookupHost('room')).toBe('h1');
+      await state.removeSocket('h1');
+      expect(await state.claimHost('h2', 'ROOM', 'room')).toEqual({
+        kind: 'claimed',
+        name: 'ROOM',
+      });
     });
 
     it('removes a member, returning the host and the other members', async () => {

@@ -41,6 +41,7 @@ import {
 import { silentLogger, type Logger } from '../logger.js';
 import { ackTimeout } from '../operators/ackTimeout.js';
 import {
+  CLIENT_HANDSHAKE_AUTH,
   Status,
   parseCreateHostResponse,
   parseListHostsResponse,
@@ -109,7 +110,10 @@ function toSocketOptions(options: PeerSocketOptions = {}): Record<string, unknow
   return {
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
+    // Tells the server this client reads every status (docs/limits.md: Extreal clients get 409 instead).
     ...rest,
+    // The app's own `auth` (a token …) keeps the caps unless it sets its own.
+    auth: { caps: [...CLIENT_HANDSHAKE_AUTH.caps], ...(rest.auth as object | undefined) },
     ...(connectionTimeout === undefined ? {} : { timeout: connectionTimeout }),
     autoConnect: false,
     forceNew: true,

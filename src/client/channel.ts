@@ -21,8 +21,6 @@
  * the label; the peer is in `open$` once READY came back. Every other channel
  * (Extreal's, or with a peer that did not announce rxpeer's capabilities)
  * carries the app's messages as they are, and is open when it opens.
- *
- * @internal
  */
 import {
   BehaviorSubject,

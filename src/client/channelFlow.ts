@@ -3,8 +3,6 @@
  * `bufferedAmount` is above a high-water mark and goes on once it is at or
  * below a low-water mark. Engines that never fire `bufferedamountlow`
  * (`@roamhq/wrtc`) are covered by polling on the scheduler as well.
- *
- * @internal
  */
 import {
   Observable,

@@ -16,8 +16,6 @@
  * only sent on ordered, reliable channels, where they arrive in order, so
  * they need no sequence numbers. Channels with peers that are not rxpeer
  * (Extreal) carry the app's messages as they are ("raw").
- *
- * @internal
  */
 import { InvalidMessageError } from '../errors.js';
 

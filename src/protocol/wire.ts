@@ -51,6 +51,42 @@ export interface RelayedMessage extends OutgoingMessage {
 export interface CreateHostResponse {
   status: number;
   message: string;
+  /**
+   * rxpeer extension: why a request was refused (`bad-name`, `rate-limited` …),
+   * also when the status was folded to 409 for a client that did not announce
+   * {@link ClientCapability} `status` (docs/limits.md).
+   */
+  reason?: string;
+}
+
+/**
+ * Capabilities a client announces to the server in the Socket.IO handshake,
+ * as `auth: { caps: [...] }`. Extreal clients announce none.
+ *
+ * - `status`: "I read every status of a `create host` answer". A client
+ *   without it (an Extreal client, which treats only 409 as a failure) gets
+ *   every refusal of `create host` as 409 with the real reason in `message`
+ *   and `reason`, so that its start fails instead of "succeeding".
+ */
+export const CLIENT_CAPABILITIES = ['status'] as const;
+export type ClientCapability = (typeof CLIENT_CAPABILITIES)[number];
+
+/** The handshake `auth` an rxpeer client sends. */
+export const CLIENT_HANDSHAKE_AUTH: Readonly<{ caps: readonly ClientCapability[] }> = Object.freeze({
+  caps: Object.freeze(['status'] as const),
+});
+
+/** The capabilities rxpeer knows in a handshake's `auth`; anything else is ignored. */
+export function parseClientCapabilities(auth: unknown): ClientCapability[] {
+  if (!isRecord(auth) || !Array.isArray(auth.caps)) return [];
+  const caps = auth.caps as unknown[];
+  return CLIENT_CAPABILITIES.filter((cap) => caps.includes(cap));
+}
+
+/** rxpeer extension: the optional first argument of `list hosts`, for paging. */
+export interface ListHostsRequest {
+  /** Index of the first host to list (default 0). */
+  offset?: number;
 }
 
 export interface HostInfo {
@@ -62,6 +98,12 @@ export interface ListHostsResponse {
   status: number;
   hosts: HostInfo[];
   message?: string;
+  /** rxpeer extension, present when the list is longer than one answer: how many hosts there are. */
+  total?: number;
+  /** rxpeer extension: the `offset` of the next page, when there is one. */
+  next?: number;
+  /** rxpeer extension: why the request was refused. */
+  reason?: string;
 }
 
 export interface UserDisconnectedPayload {
@@ -71,6 +113,7 @@ export interface UserDisconnectedPayload {
 /** Events a client sends to the signaling server. */
 export interface ClientToServerEvents {
   'create host': (name: string, ack: (response: CreateHostResponse) => void) => void;
+  /** rxpeer's server also takes a {@link ListHostsRequest} before the ack (paging). */
   'list hosts': (ack: (response: ListHostsResponse) => void) => void;
   /** With an ack function, rxpeer's server acknowledges it once relayed or dropped (Extreal clients send none). */
   message: (message: OutgoingMessage, ack?: (response: unknown) => void) => void;

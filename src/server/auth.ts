@@ -116,16 +116,6 @@ export function toGrant(claims: TokenClaims | JWTPayload): Grant {
   };
 }
 
-/**
- * Whether the client announced that it reads every status of a `create host`
- * answer (`auth: { caps: ['status'] }`, as rxpeer clients do). Extreal
- * clients do not, and take anything but 409 as success.
- */
-export function announcesExactStatus(socket: Socket): boolean {
-  const caps = (socket.handshake.auth as Record<string, unknown> | undefined)?.caps;
-  return Array.isArray(caps) && caps.includes('status');
-}
-
 /** The token of a handshake: `auth.token`, else the `token` query parameter. */
 export function handshakeToken(handshake: Handshake): string | undefined {
   const auth = handshake.auth as Record<string, unknown> | undefined;

@@ -6,7 +6,12 @@
 
 import { parseArgs } from 'node:util';
 import type { Level } from 'pino';
-import { DEFAULT_LIMITS, resolveLimits, type SignalingLimits } from './limits.js';
+import {
+  DEFAULT_LIMITS,
+  PROTOCOL_LIMIT_DESCRIPTIONS,
+  resolveLimits,
+  type SignalingLimits,
+} from './limits.js';
 import type { MetricsOptions } from './metrics.js';
 import type { SignalingServerOptions } from './signalingServer.js';
 import type { TurnOptions } from './turnCredentials.js';
@@ -85,14 +90,15 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof SignalingLimits, string>> = {
   maxHttpBufferSize: 'largest Socket.IO frame, bytes',
   messageRate: 'message events per second per socket',
   messageBurst: 'message burst per socket',
-  requestRate: 'create host + list hosts per second per socket',
-  requestBurst: 'create host + list hosts burst per socket',
+  requestRate: 'create host per second per socket',
+  requestBurst: 'create host burst per socket',
   maxStrikes: 'violations before a socket is cut off',
   strikeRecoveryRate: 'strikes forgiven per second',
   maxClients: 'most concurrent clients',
   connectTimeoutMs: 'namespace connect timeout, ms',
   pingIntervalMs: 'engine.io ping interval, ms',
   pingTimeoutMs: 'engine.io ping timeout, ms',
+  ...PROTOCOL_LIMIT_DESCRIPTIONS,
 };
 
 const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]).map(

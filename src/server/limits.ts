@@ -20,9 +20,9 @@ export interface SignalingLimits {
   messageRate: number;
   /** `message` events a socket may send in a burst (token bucket capacity). */
   messageBurst: number;
-  /** Sustained `create host` + `list hosts` requests per second and socket. */
+  /** Sustained `create host` requests per second and socket (`list hosts` has its own bucket). */
   requestRate: number;
-  /** `create host` + `list hosts` requests a socket may send in a burst. */
+  /** `create host` requests a socket may send in a burst. */
   requestBurst: number;
   /**
    * Violations (malformed payloads, requests without an ack, rate-limited
@@ -39,6 +39,42 @@ export interface SignalingLimits {
   pingIntervalMs: number;
   /** engine.io `pingTimeout`, ms. A silent peer is dropped after at most pingInterval + pingTimeout. */
   pingTimeoutMs: number;
+
+  // --- Protocol limits (hosts, lists, joins, groups); docs/limits.md ------------------
+  /** Sustained `list hosts` per second and socket (its own bucket; a refused list never strikes). */
+  listRate: number;
+  /** `list hosts` a socket may send back to back. */
+  listBurst: number;
+  /** Most hosts in one `list hosts` answer; the rest is reachable with `{ offset }` (rxpeer) and counted in `total`. */
+  maxListedHosts: number;
+  /** UTF-8 bytes of `list hosts` answers per second and client address (a byte budget, not a count). */
+  listBytesPerAddressRate: number;
+  /** Bytes of `list hosts` answers a client address may receive in a burst. */
+  listBytesPerAddressBurst: number;
+  /** Hosts that sockets of one client address may hold at once (per node). */
+  maxHostsPerAddress: number;
+  /** Most sockets in one group: its host and its members. */
+  maxGroupSize: number;
+  /** `join`s admitted into one group per second (per node). */
+  joinRatePerGroup: number;
+  /** `join`s admitted into one group in a burst. */
+  joinBurstPerGroup: number;
+  /** `join`s admitted from one client address per second (per node). */
+  joinRatePerAddress: number;
+  /** `join`s admitted from one client address in a burst. */
+  joinBurstPerAddress: number;
+  /** Members one client address may have in one group at once (per node). */
+  maxGroupMembersPerAddress: number;
+  /** Extra `message` tokens a host gets for each admitted join, on top of one per group member (its `call me`s). */
+  joinReplyCredit: number;
+  /** Sustained `message` events per second from all sockets of one client address (survives reconnects). */
+  messageRatePerAddress: number;
+  /** `message` events one client address may send in a burst. */
+  messageBurstPerAddress: number;
+  /** Messages relayed per second into one socket from one client address (the rest is dropped, 429). */
+  inboundRatePerAddress: number;
+  /** Messages relayed into one socket from one client address in a burst. */
+  inboundBurstPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
@@ -58,6 +94,24 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   connectTimeoutMs: 10_000,
   pingIntervalMs: 25_000,
   pingTimeoutMs: 20_000,
+  // --- Protocol limits (hosts, lists, joins, groups) ---
+  listRate: 20,
+  listBurst: 200,
+  maxListedHosts: 500,
+  listBytesPerAddressRate: 4 * 1024 * 1024,
+  listBytesPerAddressBurst: 16 * 1024 * 1024,
+  maxHostsPerAddress: 32,
+  maxGroupSize: 64,
+  joinRatePerGroup: 64,
+  joinBurstPerGroup: 64,
+  joinRatePerAddress: 32,
+  joinBurstPerAddress: 64,
+  maxGroupMembersPerAddress: 16,
+  joinReplyCredit: 64,
+  messageRatePerAddress: 1000,
+  messageBurstPerAddress: 4000,
+  inboundRatePerAddress: 200,
+  inboundBurstPerAddress: 1000,
 });
 
 /** Bounds each limit must lie in; `Infinity` is allowed where the upper bound is `Infinity`. */
@@ -80,7 +134,46 @@ export const LIMIT_BOUNDS: Readonly<
   connectTimeoutMs: [100, 600_000],
   pingIntervalMs: [1_000, 600_000],
   pingTimeoutMs: [1_000, 600_000],
+  // --- Protocol limits ---
+  listRate: [0.001, Infinity],
+  listBurst: [1, Infinity],
+  maxListedHosts: [1, 100_000],
+  listBytesPerAddressRate: [1024, Infinity],
+  listBytesPerAddressBurst: [64 * 1024, Infinity],
+  maxHostsPerAddress: [1, Infinity],
+  maxGroupSize: [2, 100_000],
+  joinRatePerGroup: [0.001, Infinity],
+  joinBurstPerGroup: [1, Infinity],
+  joinRatePerAddress: [0.001, Infinity],
+  joinBurstPerAddress: [1, Infinity],
+  maxGroupMembersPerAddress: [1, Infinity],
+  joinReplyCredit: [0, 100_000],
+  messageRatePerAddress: [0.001, Infinity],
+  messageBurstPerAddress: [1, Infinity],
+  inboundRatePerAddress: [0.001, Infinity],
+  inboundBurstPerAddress: [1, Infinity],
 });
+
+/** `--help` lines of the protocol limits (config.ts spreads them into its table). */
+export const PROTOCOL_LIMIT_DESCRIPTIONS = {
+  listRate: 'list hosts per second per socket',
+  listBurst: 'list hosts back to back per socket',
+  maxListedHosts: 'most hosts in one list hosts answer',
+  listBytesPerAddressRate: 'list hosts answer bytes per second per client address',
+  listBytesPerAddressBurst: 'list hosts answer bytes in a burst per client address',
+  maxHostsPerAddress: 'hosts held at once per client address',
+  maxGroupSize: 'most sockets in a group (host + members)',
+  joinRatePerGroup: 'joins admitted per second per group',
+  joinBurstPerGroup: 'joins admitted in a burst per group',
+  joinRatePerAddress: 'joins admitted per second per client address',
+  joinBurstPerAddress: 'joins admitted in a burst per client address',
+  maxGroupMembersPerAddress: 'members one client address may have in one group',
+  joinReplyCredit: 'message tokens a host gets per admitted join, beyond one per member',
+  messageRatePerAddress: 'message events per second per client address',
+  messageBurstPerAddress: 'message burst per client address',
+  inboundRatePerAddress: 'messages relayed per second into one socket from one client address',
+  inboundBurstPerAddress: 'messages relayed into one socket from one client address in a burst',
+} as const satisfies Partial<Record<keyof SignalingLimits, string>>;
 
 /**
  * Merges overrides into the defaults and checks every value against

@@ -22,7 +22,7 @@ import {
 
 export interface RedisClusterOptions extends Pick<
   RedisStateOptions,
-  'prefix' | 'nodeId' | 'heartbeatMs' | 'nodeTtlMs' | 'timeoutMs'
+  'prefix' | 'nodeId' | 'heartbeatMs' | 'nodeTtlMs' | 'timeoutMs' | 'listRefreshMs'
 > {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
   url: string;
@@ -165,6 +165,7 @@ export async function startRedisCluster(
       heartbeatMs: options.heartbeatMs,
       nodeTtlMs: options.nodeTtlMs,
       timeoutMs: options.timeoutMs,
+      listRefreshMs: options.listRefreshMs,
       onError: (error, what) =>
         log.debug(
           { err: error instanceof Error ? error.message : String(error), what },

@@ -7,13 +7,15 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `P hosts` | hash | host name → host socket id |
- * | `P names` | hash | host socket id → host name |
- * | `P member` | hash | member socket id → its host's socket id |
- * | `P group:<hostId>` | sorted set | the host's members, scored by join order |
+ * | `P hosts` | hash | look-alike key of a host name → host socket id |
+ * | `P names` | hash | host socket id → host name (as listed) |
+ * | `P keys` | hash | host socket id → look-alike key of its name |
+ * | `P member` | hash | member socket id → its group's id (its host's socket id, also after the host left) |
+ * | `P group:<hostId>` | sorted set | the group's members, scored by join order; kept after the host left until the last member leaves |
  * | `P seq` | counter | the join order |
  * | `P owner` | hash | socket id (hosting or member) → id of the node it is connected to |
  * | `P node:<nodeId>` | set | the sockets of that node that host or are members |
+ * | `P hostsver` | counter | bumped whenever a host name is claimed or released (list caches compare it) |
  * | `P nodes` | set | node ids that have registered |
  * | `P alive:<nodeId>` | string with a TTL | the node's heartbeat |
  *
@@ -27,10 +29,12 @@ local P = ARGV[1]
 local NODE = ARGV[2]
 local K_HOSTS = P .. 'hosts'
 local K_NAMES = P .. 'names'
+local K_KEYS = P .. 'keys'
 local K_MEMBER = P .. 'member'
 local K_OWNER = P .. 'owner'
 local K_NODES = P .. 'nodes'
 local K_SEQ = P .. 'seq'
+local K_VER = P .. 'hostsver'
 local function kGroup(h) return P .. 'group:' .. h end
 local function kNode(n) return P .. 'node:' .. n end
 local function kAlive(n) return P .. 'alive:' .. n end
@@ -50,11 +54,19 @@ local function disown(sid)
   end
 end
 
--- the host first, then its members in join order
+-- the host first (while it is there), then the members in join order
 local function groupList(h)
   local list = redis.call('ZRANGE', kGroup(h), 0, -1)
-  table.insert(list, 1, h)
+  if redis.call('HEXISTS', K_NAMES, h) == 1 then table.insert(list, 1, h) end
   return list
+end
+
+-- takes a member out of group h; returns who is left; a group whose host left goes with its last member
+local function leaveGroup(sid, h)
+  redis.call('ZREM', kGroup(h), sid)
+  local left = groupList(h)
+  if #left == 0 then redis.call('DEL', kGroup(h)) end
+  return left
 end
 
 local function addMember(sid, h)
@@ -66,44 +78,42 @@ end
 local function remove(sid)
   local name = redis.call('HGET', K_NAMES, sid)
   if name then
+    -- the members stay a group without their host until the last one leaves
     local members = redis.call('ZRANGE', kGroup(sid), 0, -1)
-    for _, m in ipairs(members) do
-      if redis.call('HGET', K_MEMBER, m) == sid then
-        redis.call('HDEL', K_MEMBER, m)
-        disown(m)
-      end
-    end
-    redis.call('DEL', kGroup(sid))
+    if #members == 0 then redis.call('DEL', kGroup(sid)) end
+    local key = redis.call('HGET', K_KEYS, sid) or name
     redis.call('HDEL', K_NAMES, sid)
-    if redis.call('HGET', K_HOSTS, name) == sid then redis.call('HDEL', K_HOSTS, name) end
+    redis.call('HDEL', K_KEYS, sid)
+    if redis.call('HGET', K_HOSTS, key) == sid then redis.call('HDEL', K_HOSTS, key) end
+    redis.call('INCR', K_VER)
     disown(sid)
     return { kind = 'host', name = name, members = members }
   end
   local h = redis.call('HGET', K_MEMBER, sid)
   if h then
     redis.call('HDEL', K_MEMBER, sid)
-    redis.call('ZREM', kGroup(h), sid)
+    local remaining = leaveGroup(sid, h)
     disown(sid)
-    return { kind = 'member', hostId = h, remaining = groupList(h) }
+    return { kind = 'member', hostId = h, remaining = remaining }
   end
   disown(sid)
   return { kind = 'none' }
 end
 
--- the group a socket is in: its own id for a host, its host's for a member
+-- the group a socket is in: its own id for a host, its host's (also one that left) for a member
 local function groupOf(sid)
   if redis.call('HEXISTS', K_NAMES, sid) == 1 then return sid end
   local h = redis.call('HGET', K_MEMBER, sid)
-  if h and redis.call('HEXISTS', K_NAMES, h) == 1 then return h end
+  if h then return h end
   return false
 end
 `;
 
 const script = (body: string): string => `${PRELUDE}\n${body}`;
 
-/** ARGV[3] socket id, ARGV[4] name. */
+/** ARGV[3] socket id, ARGV[4] name, ARGV[5] its look-alike key. */
 export const CLAIM = script(`
-local sid, name = ARGV[3], ARGV[4]
+local sid, name, key = ARGV[3], ARGV[4], ARGV[5]
 local cur = redis.call('HGET', K_NAMES, sid)
 if cur then
   if cur == name then return cjson.encode({ kind = 'already-yours' }) end
@@ -111,23 +121,25 @@ if cur then
 end
 local h = redis.call('HGET', K_MEMBER, sid)
 if h then return cjson.encode({ kind = 'member', hostId = h }) end
-if redis.call('HSETNX', K_HOSTS, name, sid) == 0 then return cjson.encode({ kind = 'taken' }) end
+if redis.call('HSETNX', K_HOSTS, key, sid) == 0 then return cjson.encode({ kind = 'taken' }) end
 redis.call('HSET', K_NAMES, sid, name)
+redis.call('HSET', K_KEYS, sid, key)
+redis.call('INCR', K_VER)
 own(sid)
 return cjson.encode({ kind = 'claimed' })
 `);
 
-/** ARGV[3] member id, ARGV[4] host id. */
+/** ARGV[3] member id, ARGV[4] host id, ARGV[5] the most sockets in a group (host included), or 0 for no cap. */
 export const JOIN = script(`
-local sid, h = ARGV[3], ARGV[4]
+local sid, h, max = ARGV[3], ARGV[4], tonumber(ARGV[5])
 if redis.call('HEXISTS', K_NAMES, sid) == 1 then return cjson.encode({ kind = 'is-host' }) end
 if redis.call('HEXISTS', K_NAMES, h) == 0 then return cjson.encode({ kind = 'not-a-host' }) end
 local prev = redis.call('HGET', K_MEMBER, sid)
 if prev == h then return cjson.encode({ kind = 'already-member' }) end
+if max > 0 and redis.call('ZCARD', kGroup(h)) + 2 > max then return cjson.encode({ kind = 'full' }) end
 local result = { kind = 'joined' }
 if prev then
-  redis.call('ZREM', kGroup(prev), sid)
-  result.left = { hostId = prev, remaining = groupList(prev) }
+  result.left = { hostId = prev, remaining = leaveGroup(sid, prev) }
 end
 addMember(sid, h)
 return cjson.encode(result)
@@ -149,12 +161,17 @@ if redis.call('HEXISTS', K_NAMES, ARGV[3]) == 0 then return {} end
 return groupList(ARGV[3])
 `);
 
-/** Returns [id, name, id, name, …]. */
+/**
+ * ARGV[3] the version of the list the caller holds (`P hostsver`). Returns
+ * [version] when it is still current (O(1)), else [version, [id, name, id, name, …]].
+ */
 export const LIST_HOSTS = script(`
-return redis.call('HGETALL', K_NAMES)
+local v = redis.call('GET', K_VER) or '0'
+if v == ARGV[3] then return { v } end
+return { v, redis.call('HGETALL', K_NAMES) }
 `);
 
-/** ARGV[3] name; returns the host id or nil. */
+/** ARGV[3] look-alike key; returns the host id or nil. */
 export const LOOKUP_HOST = script(`
 return redis.call('HGET', K_HOSTS, ARGV[3])
 `);
@@ -202,7 +219,7 @@ return cjson.encode({ existed = existed, reaped = reaped, dead = dead })
 
 /**
  * Re-asserts this node's sockets after Redis was away (or lost its data):
- * ARGV[3] the TTL in ms, ARGV[4] JSON `{ live, hosts: [[id, name]], members: [[id, hostId]] }`.
+ * ARGV[3] the TTL in ms, ARGV[4] JSON `{ live, hosts: [[id, name, key]], members: [[id, hostId]] }`.
  * Sockets Redis lists for this node that are no longer live are removed;
  * live hosts get their names back unless another socket took them
  * (`conflicts`); live members rejoin their host's group if that host exists,
@@ -224,17 +241,19 @@ for _, sid in ipairs(redis.call('SMEMBERS', kNode(NODE))) do
   end
 end
 for _, pair in ipairs(data.hosts) do
-  local sid, name = pair[1], pair[2]
+  local sid, name, key = pair[1], pair[2], pair[3] or pair[2]
   local cur = redis.call('HGET', K_NAMES, sid)
   if cur == name then
     own(sid)
   elseif not cur and redis.call('HEXISTS', K_MEMBER, sid) == 0 then
-    local holder = redis.call('HGET', K_HOSTS, name)
+    local holder = redis.call('HGET', K_HOSTS, key)
     if holder and holder ~= sid then
       table.insert(conflicts, { sid, name })
     else
-      redis.call('HSET', K_HOSTS, name, sid)
+      redis.call('HSET', K_HOSTS, key, sid)
       redis.call('HSET', K_NAMES, sid, name)
+      redis.call('HSET', K_KEYS, sid, key)
+      redis.call('INCR', K_VER)
       own(sid)
     end
   end
@@ -245,7 +264,8 @@ for _, pair in ipairs(data.members) do
   if cur == h then
     own(sid)
   elseif not cur and redis.call('HEXISTS', K_NAMES, sid) == 0 then
-    if redis.call('HEXISTS', K_NAMES, h) == 1 then
+    -- back into the group: its host's, or one whose host left that still has members
+    if redis.call('HEXISTS', K_NAMES, h) == 1 or redis.call('EXISTS', kGroup(h)) == 1 then
       addMember(sid, h)
     else
       table.insert(pending, sid)
@@ -257,10 +277,10 @@ redis.call('SADD', K_NODES, NODE)
 for _, sid in ipairs(data.live) do
   local name = redis.call('HGET', K_NAMES, sid)
   if name then
-    table.insert(roles, { sid, 'host', name })
+    table.insert(roles, { sid, 'host', name, redis.call('HGET', K_KEYS, sid) or name })
   else
     local h = redis.call('HGET', K_MEMBER, sid)
-    if h and redis.call('HEXISTS', K_NAMES, h) == 1 then table.insert(roles, { sid, 'member', h }) end
+    if h then table.insert(roles, { sid, 'member', h }) end
   end
 end
 return cjson.encode({ departed = departed, conflicts = conflicts, pending = pending, roles = roles })

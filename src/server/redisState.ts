@@ -67,6 +67,12 @@ export interface RedisStateOptions {
   nodeTtlMs?: number;
   /** An operation that takes longer fails with {@link StateUnavailableError}. Default 2000 ms. */
   timeoutMs?: number;
+  /**
+   * How long a node answers `list hosts` from its cache before it asks
+   * Redis again (an O(1) version check; the list itself only when it
+   * changed). Its own hosts coming and going refresh it at once. Default 250 ms.
+   */
+  listRefreshMs?: number;
   /** `close()` also closes the client. Default false. */
   ownsClient?: boolean;
   /** Where to report failures of the background work (heartbeat, re-sync). */
@@ -82,7 +88,7 @@ export interface ResyncSummary {
   roles: number;
 }
 
-type Role = { kind: 'host'; name: string } | { kind: 'member'; hostId: string };
+type Role = { kind: 'host'; name: string; key: string } | { kind: 'member'; hostId: string };
 
 interface WireDeparture {
   id?: string;
@@ -143,6 +149,12 @@ export class RedisSignalingState implements SignalingState {
   /** Members whose host was missing at a re-sync, with the deadline to find it again. */
   private readonly pending = new Map<string, { hostId: string; until: number }>();
   private listener: SignalingStateListener | undefined;
+  private readonly listRefreshMs: number;
+  /** The last host list read, its version in Redis, and when it was read. */
+  private hostList: { hosts: HostInfo[]; version: string; at: number } | undefined;
+  /** This node changed the hosts since the list was read. */
+  private hostListStale = false;
+  private hostListLoading: Promise<HostInfo[]> | undefined;
   /** Something may differ between Redis and this node: re-sync at the next tick. */
   private dirty = true;
   /** A re-sync is running. */
@@ -166,6 +178,7 @@ export class RedisSignalingState implements SignalingState {
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
     this.nodeTtlMs = options.nodeTtlMs ?? 6_000;
     this.timeoutMs = options.timeoutMs ?? 2_000;
+    this.listRefreshMs = options.listRefreshMs ?? 250;
     if (!(this.heartbeatMs >= 50)) throw new TypeError('heartbeatMs must be at least 50');
     if (!(this.nodeTtlMs >= 2 * this.heartbeatMs))
       throw new TypeError('nodeTtlMs must be at least twice heartbeatMs');
@@ -276,12 +289,12 @@ export class RedisSignalingState implements SignalingState {
   // ---------------------------------------------------------------------------
   // SignalingState
 
-  claimHost(socketId: string, name: string): Promise<ClaimResult> {
+  claimHost(socketId: string, name: string, key: string = name): Promise<ClaimResult> {
     this.live.add(socketId);
     return this.run(
       'create host',
       CLAIM,
-      [socketId, name],
+      [socketId, name, key],
       (reply): ClaimResult => {
         const r = json<{ kind: string; current?: string; hostId?: string }>(reply);
         switch (r.kind) {
@@ -298,38 +311,67 @@ export class RedisSignalingState implements SignalingState {
         }
       },
       (result) => {
+        if (result.kind === 'claimed') this.hostListStale = true;
         if (
           (result.kind === 'claimed' || result.kind === 'already-yours') &&
           this.live.has(socketId)
         )
-          this.roles.set(socketId, { kind: 'host', name });
+          this.roles.set(socketId, { kind: 'host', name, key });
       },
     );
   }
 
+  /**
+   * The host list from a per-node cache: Redis is asked at most once per
+   * `listRefreshMs` whatever the number of requests (concurrent requests
+   * share one question), and the question is O(1) unless a host came or went
+   * (a version counter); the full list is read only then. The array is the
+   * same object until it changes; callers must not modify it.
+   */
   listHosts(): Promise<HostInfo[]> {
-    return this.run('list hosts', LIST_HOSTS, [], (reply) => {
-      const flat = list(reply);
-      const hosts: HostInfo[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) hosts.push({ id: flat[i]!, name: flat[i + 1]! });
-      return hosts;
+    if (!this.client.isReady)
+      return Promise.reject(new StateUnavailableError('Redis is unavailable (list hosts).'));
+    const cache = this.hostList;
+    if (cache !== undefined && !this.hostListStale && Date.now() - cache.at < this.listRefreshMs)
+      return Promise.resolve(cache.hosts);
+    this.hostListLoading ??= this.loadHostList().finally(() => {
+      this.hostListLoading = undefined;
     });
+    return this.hostListLoading;
   }
 
-  lookupHost(name: string): Promise<string | undefined> {
-    return this.run('lookup host', LOOKUP_HOST, [name], optionalString);
+  private async loadHostList(): Promise<HostInfo[]> {
+    const known = this.hostList;
+    this.hostListStale = false;
+    const at = Date.now();
+    const hosts = await this.run('list hosts', LIST_HOSTS, [known?.version ?? ''], (reply) => {
+      const [version, flat] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      const v = typeof version === 'string' || typeof version === 'number' ? String(version) : '';
+      if (flat === undefined && known !== undefined && known.version === v) return known;
+      const entries = list(flat);
+      const fresh: HostInfo[] = [];
+      for (let i = 0; i + 1 < entries.length; i += 2)
+        fresh.push({ id: entries[i]!, name: entries[i + 1]! });
+      return { hosts: fresh, version: v, at };
+    });
+    this.hostList = { ...hosts, at };
+    return hosts.hosts;
+  }
+
+  lookupHost(key: string): Promise<string | undefined> {
+    return this.run('lookup host', LOOKUP_HOST, [key], optionalString);
   }
 
   hostNameOf(socketId: string): Promise<string | undefined> {
     return this.run('host name', HOST_NAME_OF, [socketId], optionalString);
   }
 
-  joinGroup(memberId: string, hostId: string): Promise<JoinResult> {
+  joinGroup(memberId: string, hostId: string, maxSize = Infinity): Promise<JoinResult> {
     this.live.add(memberId);
     return this.run(
       'join',
       JOIN,
-      [memberId, hostId],
+      [memberId, hostId, Number.isFinite(maxSize) ? String(maxSize) : '0'],
       (reply): JoinResult => {
         const r = json<{
           kind: string;
@@ -346,6 +388,7 @@ export class RedisSignalingState implements SignalingState {
           case 'already-member':
           case 'not-a-host':
           case 'is-host':
+          case 'full':
             return { kind: r.kind };
           default:
             throw new Error(`unexpected join result ${r.kind}`);
@@ -385,9 +428,11 @@ export class RedisSignalingState implements SignalingState {
     this.roles.delete(socketId);
     this.pending.delete(socketId);
     // If this fails, the next re-sync removes it (it is no longer live).
-    return this.run('disconnect', REMOVE, [socketId], (reply) =>
-      toDeparture(json<WireDeparture>(reply)),
-    );
+    return this.run('disconnect', REMOVE, [socketId], (reply) => {
+      const departure = toDeparture(json<WireDeparture>(reply));
+      if (departure.kind === 'host') this.hostListStale = true;
+      return departure;
+    });
   }
 
   size(): Promise<StateSize> {
@@ -475,6 +520,7 @@ export class RedisSignalingState implements SignalingState {
 
   private report(departures: unknown): void {
     if (!Array.isArray(departures)) return;
+    if (departures.length > 0) this.hostListStale = true;
     for (const wire of departures as WireDeparture[]) {
       if (typeof wire.id !== 'string') continue;
       this.listener?.departed(wire.id, toDeparture(wire));
@@ -494,10 +540,10 @@ export class RedisSignalingState implements SignalingState {
 
   private async reassert(): Promise<void> {
     const live = [...this.live];
-    const hosts: [string, string][] = [];
+    const hosts: [string, string, string][] = [];
     const members: [string, string][] = [];
     for (const [id, role] of this.roles) {
-      if (role.kind === 'host') hosts.push([id, role.name]);
+      if (role.kind === 'host') hosts.push([id, role.name, role.key]);
       else members.push([id, role.hostId]);
     }
     for (const [id, { hostId }] of this.pending) {
@@ -521,12 +567,14 @@ export class RedisSignalingState implements SignalingState {
     // Adopt what Redis holds now for every socket still live.
     const held = new Set<string>();
     for (const entry of Array.isArray(result.roles) ? (result.roles as unknown[][]) : []) {
-      const [id, kind, value] = entry as [string, string, string];
+      const [id, kind, value, key] = entry as [string, string, string, string | undefined];
       if (!this.live.has(id)) continue;
       held.add(id);
       this.roles.set(
         id,
-        kind === 'host' ? { kind: 'host', name: value } : { kind: 'member', hostId: value },
+        kind === 'host'
+          ? { kind: 'host', name: value, key: key ?? value }
+          : { kind: 'member', hostId: value },
       );
       this.pending.delete(id);
     }

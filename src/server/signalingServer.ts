@@ -1,73 +1,32 @@
 /**
  * The rxpeer signaling server: Socket.IO 4, PROTOCOL.md §1–4, hardened.
- *
- * Per socket, events are handled strictly in the order they arrive (a
- * promise chain per socket), so a backend whose operations are asynchronous
- * (Redis) keeps `bye` before the disconnect clean-up, `join` before the
- * `offer` that follows it, and so on. Cheap checks (rate limits, the shape of
- * the arguments) run at once; everything that reads or writes the state runs
- * on the chain.
+ * This module owns the lifecycle (HTTP, Socket.IO, state backend, close);
+ * each socket is handled by `connection.ts`, what the server sends on its
+ * own by `notifier.ts`.
  */
 
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { pino, type Level, type Logger as PinoLogger } from 'pino';
-import { Server, type ServerOptions, type Socket } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
 import { describe } from '../errors.js';
-import {
-  Status,
-  type ClientToServerEvents,
-  type CreateHostResponse,
-  type ListHostsResponse,
-  type ServerToClientEvents,
-} from '../protocol/wire.js';
-import {
-  announcesExactStatus,
-  createAuthenticator,
-  OPEN_POLICY,
-  type AuthOptions,
-} from './auth.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/wire.js';
+import { handleConnection } from './connection.js';
+import { HostPages } from './hostList.js';
+import { createAuthenticator, OPEN_POLICY, type AuthOptions } from './auth.js';
 import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.js';
-import { validateHostName } from './hostName.js';
 import { NO_METRICS, ServerMetrics, type MetricsOptions } from './metrics.js';
 import { operationsRoutes } from './opsRoutes.js';
-import { TURN_EVENT, TurnIssuer, type TurnOptions } from './turnCredentials.js';
+import { TurnIssuer, type TurnOptions } from './turnCredentials.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
-import { TokenBucket, systemClock, type Clock } from './rateLimit.js';
-import { parseClientMessage, toRelayed, type ClientMessage } from './relay.js';
+import { createNotifier } from './notifier.js';
+import { Quotas } from './quotas.js';
+import { systemClock, type Clock } from './rateLimit.js';
 import { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redisCluster.js';
-import {
-  InMemorySignalingState,
-  StateUnavailableError,
-  type Departure,
-  type SignalingState,
-} from './state.js';
-import {
-  StatsCounter,
-  type MessageDropReason,
-  type RequestRejection,
-  type SignalingStats,
-} from './stats.js';
+import { InMemorySignalingState, StateUnavailableError, type SignalingState } from './state.js';
+import { StatsCounter, type SignalingStats } from './stats.js';
 
-/** Statuses used in acknowledgements, beyond the protocol's 200/400/409/429. */
-export const ServerStatus = {
-  ...Status,
-  Forbidden: 403,
-  PayloadTooLarge: 413,
-  InternalError: 500,
-  /** The shared state (Redis) is unreachable; try again. */
-  ServiceUnavailable: 503,
-} as const;
-
-/**
- * The acknowledgement of a `message` sent with an ack function (an rxpeer
- * extension; Extreal clients send none and get none): 200 when relayed,
- * otherwise why it was dropped.
- */
-export interface MessageAck {
-  status: number;
-  message: string;
-}
+export { ServerStatus, type MessageAck } from './connection.js';
 
 export interface CorsOptions {
   /** `'*'` (default) or the allowed origins. When not `'*'`, handshakes from other `Origin`s are refused (403), WebSocket included. */
@@ -154,15 +113,6 @@ export interface SignalingServer {
   readonly metricsUrl: string | undefined;
 }
 
-type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-type Ack<T> = (response: T) => void;
-
-const KNOWN_EVENTS: ReadonlySet<string> = new Set([
-  'create host',
-  'list hosts',
-  'message',
-  TURN_EVENT,
-]);
 const DEFAULT_PORT = 3010;
 const DEFAULT_HOST = '127.0.0.1';
 const FORCE_CLOSE_AFTER_MS = 3_000;
@@ -178,11 +128,6 @@ function createLogger(options: SignalingServerOptions): PinoLogger {
 export function formatUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
-
-const lastFunction = (args: readonly unknown[]): ((...response: unknown[]) => void) | undefined => {
-  const last = args[args.length - 1];
-  return typeof last === 'function' ? (last as (...response: unknown[]) => void) : undefined;
-};
 
 function listen(httpServer: HttpServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -355,52 +300,12 @@ export async function createSignalingServer(
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
   });
 
-  /** In a cluster, a socket of this node; emitting to it directly works while Redis is down. */
-  const localSocket = (id: string): ServerSocket | undefined =>
-    cluster === undefined ? undefined : server.of('/').sockets.get(id);
-
-  const notifyLeave = (receivers: readonly string[], id: string): void => {
-    if (receivers.length === 0) return;
-    if (cluster === undefined) {
-      server.to([...receivers]).emit('user disconnected', { id });
-    } else {
-      const remote: string[] = [];
-      for (const receiver of receivers) {
-        const local = localSocket(receiver);
-        if (local === undefined) remote.push(receiver);
-        else local.emit('user disconnected', { id });
-      }
-      if (remote.length > 0) server.to(remote).emit('user disconnected', { id });
-    }
-    counters.userDisconnectedSent += receivers.length;
-  };
-
-  /** Tells the group of a socket that left. */
-  const announce = (id: string, departure: Departure, slog: PinoLogger): void => {
-    switch (departure.kind) {
-      case 'host':
-        slog.info(
-          { name: departure.name, members: departure.members.length },
-          'host left; group dissolved',
-        );
-        notifyLeave(departure.members, id);
-        break;
-      case 'member':
-        notifyLeave(departure.remaining, id);
-        break;
-      case 'none':
-        break;
-      default: {
-        const unreachable: never = departure;
-        throw new Error(`unknown departure ${JSON.stringify(unreachable)}`);
-      }
-    }
-  };
+  const notifier = createNotifier(server, cluster !== undefined, counters);
 
   state.setListener?.({
     departed: (id, departure) => {
       if (closed) return;
-      announce(id, departure, log.child({ socket: id, reaped: true }));
+      notifier.announce(id, departure, log.child({ socket: id, reaped: true }));
     },
     lost: (id, name) => {
       log.warn({ socket: id, name }, 'host name lost while the state was away; disconnecting it');
@@ -408,374 +313,20 @@ export async function createSignalingServer(
     },
   });
 
-  server.on('connection', (socket: ServerSocket) => {
-    const id = socket.id;
-    // A child logger per socket only when something is logged: it costs heap on every idle socket.
-    const slog = log.level === 'silent' ? log : log.child({ socket: id });
-    counters.connections += 1;
-    slog.info({ address: socket.handshake.address }, 'connection');
-
-    const messages = new TokenBucket(limits.messageBurst, limits.messageRate, clock);
-    const requests = new TokenBucket(limits.requestBurst, limits.requestRate, clock);
-    const strikes = new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
-    let tail: Promise<void> = Promise.resolve();
-    let cut = false;
-
-    const enqueue = (what: string, task: () => Promise<void>): void => {
-      const run = tail.then(task).catch((error: unknown) => {
-        slog.error({ err: describe(error), task: what }, 'handler failed');
-      });
-      tail = run;
-      pending.add(run);
-      void run.then(() => pending.delete(run));
-    };
-
-    const strike = (why: string): void => {
-      hooks.strike();
-      if (cut || strikes.take()) return;
-      cut = true;
-      counters.cutOff += 1;
-      slog.warn({ why }, 'cut off after repeated violations');
-      socket.disconnect(true);
-    };
-
-    /** Counts a request not served with 200; the abusive kinds are strikes. */
-    const rejected = (reason: RequestRejection): void => {
-      counters.rejected[reason] += 1;
-      switch (reason) {
-        case 'no-ack':
-        case 'rate-limited':
-          strike(reason);
-          break;
-        case 'bad-name':
-        case 'wrong-role':
-        case 'name-taken':
-        case 'forbidden':
-        case 'internal-error':
-        case 'unavailable':
-          break;
-        default: {
-          const unreachable: never = reason;
-          throw new Error(`unknown rejection ${String(unreachable)}`);
-        }
-      }
-    };
-
-    const drop = (
-      reason: MessageDropReason,
-      detail: string,
-      ack: Ack<MessageAck> | undefined,
-      fields: object = {},
-    ): void => {
-      counters.dropped[reason] += 1;
-      let status: number;
-      switch (reason) {
-        case 'malformed':
-          status = ServerStatus.BadRequest;
-          slog.warn({ reason, detail, ...fields }, 'message dropped');
-          strike(reason);
-          break;
-        case 'rate-limited':
-          status = ServerStatus.TooManyRequests;
-          slog.debug({ reason, ...fields }, 'message dropped');
-          strike(reason);
-          break;
-        case 'sdp-too-large':
-          status = ServerStatus.PayloadTooLarge;
-          slog.warn({ reason, detail, ...fields }, 'message dropped');
-          break;
-        case 'self':
-          status = ServerStatus.BadRequest;
-          slog.debug({ reason, ...fields }, 'message dropped');
-          break;
-        case 'not-in-group':
-        case 'join-refused':
-        case 'forbidden':
-          status = ServerStatus.Forbidden;
-          slog.debug({ reason, ...fields }, 'message dropped');
-          break;
-        case 'internal-error':
-          status = ServerStatus.InternalError;
-          slog.error({ reason, detail, ...fields }, 'message dropped');
-          break;
-        case 'unavailable':
-          status = ServerStatus.ServiceUnavailable;
-          slog.warn({ reason, detail, ...fields }, 'message dropped');
-          break;
-        default: {
-          const unreachable: never = reason;
-          throw new Error(`unknown drop reason ${String(unreachable)}`);
-        }
-      }
-      ack?.({ status, message: detail });
-    };
-
-    const relay = (message: ClientMessage, ack: Ack<MessageAck> | undefined): void => {
-      const target = localSocket(message.to);
-      if (target === undefined) server.to(message.to).emit('message', toRelayed(message, id));
-      else target.emit('message', toRelayed(message, id));
-      counters.relayed += 1;
-      hooks.relayed(message.type, id, message.to);
-      slog.debug({ type: message.type, to: message.to }, 'message relayed');
-      ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
-    };
-
-    const route = async (
-      message: ClientMessage,
-      ack: Ack<MessageAck> | undefined,
-    ): Promise<void> => {
-      const fields = { type: message.type, to: message.to };
-      if (message.to === id) {
-        drop('self', 'A socket cannot message itself.', ack, fields);
-        return;
-      }
-      if (message.type === 'join') {
-        const granted = await policy.canJoin(socket, message.to);
-        if (!granted.ok) {
-          drop('forbidden', granted.message, ack, fields);
-          return;
-        }
-        const joined = await state.joinGroup(id, message.to);
-        switch (joined.kind) {
-          case 'joined':
-            if (joined.left !== undefined) notifyLeave(joined.left.remaining, id);
-            slog.info({ host: message.to }, 'joined group');
-            relay(message, ack);
-            return;
-          case 'already-member':
-            relay(message, ack);
-            return;
-          case 'not-a-host':
-            drop('join-refused', 'The recipient of "join" is not a host.', ack, fields);
-            return;
-          case 'is-host':
-            drop('join-refused', 'A socket that hosts cannot join another group.', ack, fields);
-            return;
-          default: {
-            const unreachable: never = joined;
-            throw new Error(`unknown join result ${JSON.stringify(unreachable)}`);
-          }
-        }
-      }
-      const [mine, theirs] = await Promise.all([state.groupOf(id), state.groupOf(message.to)]);
-      if (mine === undefined || mine !== theirs) {
-        drop('not-in-group', 'The recipient is not in your group.', ack, fields);
-        return;
-      }
-      relay(message, ack);
-    };
-
-    socket.on('create host', (...args: unknown[]) => {
-      const ack = hooks.timed(
-        'create host',
-        lastFunction(args) as Ack<CreateHostResponse> | undefined,
-      );
-      if (ack === undefined) {
-        rejected('no-ack');
-        slog.debug('create host without an ack: ignored');
-        return;
-      }
-      if (!requests.take()) {
-        rejected('rate-limited');
-        ack({ status: ServerStatus.TooManyRequests, message: 'Too many requests; slow down.' });
-        return;
-      }
-      const raw = args.length > 1 ? args[0] : undefined;
-      enqueue('create host', async () => {
-        const valid = validateHostName(raw, limits.maxHostNameLength);
-        if (!valid.ok) {
-          rejected('bad-name');
-          ack({ status: ServerStatus.BadRequest, message: valid.message });
-          slog.info({ status: ServerStatus.BadRequest, why: valid.message }, 'create host');
-          return;
-        }
-        const granted = policy.canHost(socket, valid.name);
-        if (!granted.ok) {
-          rejected('forbidden');
-          // Extreal clients take every status but 409 as success (PROTOCOL.md).
-          const status = announcesExactStatus(socket)
-            ? ServerStatus.Forbidden
-            : ServerStatus.Conflict;
-          ack({ status, message: granted.message });
-          slog.info({ status, why: granted.message }, 'create host');
-          return;
-        }
-        let claim;
-        try {
-          claim = await state.claimHost(id, valid.name);
-        } catch (error) {
-          if (error instanceof StateUnavailableError) {
-            slog.warn({ err: error.message }, 'create host: state backend unavailable');
-            rejected('unavailable');
-            ack({
-              status: ServerStatus.ServiceUnavailable,
-              message: 'The server cannot reach its shared state right now; try again shortly.',
-            });
-            return;
-          }
-          slog.error({ err: describe(error) }, 'create host: state backend failed');
-          rejected('internal-error');
-          ack({
-            status: ServerStatus.InternalError,
-            message: 'The server could not create the host; try again.',
-          });
-          return;
-        }
-        const name = claim.name;
-        switch (claim.kind) {
-          case 'claimed':
-            counters.hostsCreated += 1;
-            ack({ status: ServerStatus.Ok, message: `Host has been created. host: ${name}` });
-            break;
-          case 'already-yours':
-            counters.hostsCreated += 1;
-            ack({
-              status: ServerStatus.Ok,
-              message: `Host has already been created by this socket. host: ${name}`,
-            });
-            break;
-          case 'taken':
-            rejected('name-taken');
-            ack({ status: ServerStatus.Conflict, message: `Host already exists. host: ${name}` });
-            break;
-          case 'hosting-other':
-            rejected('wrong-role');
-            ack({
-              status: ServerStatus.BadRequest,
-              message: `This socket already hosts "${claim.current}"; one host per socket.`,
-            });
-            break;
-          case 'member':
-            rejected('wrong-role');
-            ack({
-              status: ServerStatus.BadRequest,
-              message: 'This socket has joined a group; a socket either hosts or joins.',
-            });
-            break;
-          default: {
-            const unreachable: never = claim;
-            throw new Error(`unknown claim result ${JSON.stringify(unreachable)}`);
-          }
-        }
-        slog.info({ name, result: claim.kind }, 'create host');
-      });
-    });
-
-    socket.on('list hosts', (...args: unknown[]) => {
-      const ack = hooks.timed(
-        'list hosts',
-        lastFunction(args) as Ack<ListHostsResponse> | undefined,
-      );
-      if (ack === undefined) {
-        rejected('no-ack');
-        slog.debug('list hosts without an ack: ignored');
-        return;
-      }
-      if (!requests.take()) {
-        rejected('rate-limited');
-        ack({
-          status: ServerStatus.TooManyRequests,
-          hosts: [],
-          message: 'Too many requests; slow down.',
-        });
-        return;
-      }
-      enqueue('list hosts', async () => {
-        let hosts;
-        try {
-          hosts = await state.listHosts();
-        } catch (error) {
-          if (error instanceof StateUnavailableError) {
-            slog.warn({ err: error.message }, 'list hosts: state backend unavailable');
-            rejected('unavailable');
-            ack({
-              status: ServerStatus.ServiceUnavailable,
-              hosts: [],
-              message: 'The server cannot reach its shared state right now; try again shortly.',
-            });
-            return;
-          }
-          slog.error({ err: describe(error) }, 'list hosts: state backend failed');
-          rejected('internal-error');
-          ack({
-            status: ServerStatus.InternalError,
-            hosts: [],
-            message: 'The server could not list the hosts; try again.',
-          });
-          return;
-        }
-        counters.hostsListed += 1;
-        ack({ status: ServerStatus.Ok, hosts });
-        slog.debug({ hosts: hosts.length }, 'list hosts');
-      });
-    });
-
-    socket.on('message', (...args: unknown[]) => {
-      const ack =
-        args.length > 1 || typeof args[0] === 'function'
-          ? (lastFunction(args) as Ack<MessageAck> | undefined)
-          : undefined;
-      if (!messages.take()) {
-        drop('rate-limited', 'Too many messages; slow down.', ack);
-        return;
-      }
-      const raw = typeof args[0] === 'function' ? undefined : args[0];
-      const parsed = parseClientMessage(raw, limits);
-      if (!parsed.ok) {
-        drop(parsed.reason, parsed.detail, ack);
-        return;
-      }
-      enqueue('message', async () => {
-        try {
-          await route(parsed.message, ack);
-        } catch (error) {
-          if (error instanceof StateUnavailableError) {
-            drop(
-              'unavailable',
-              'The server cannot reach its shared state right now; the message was not relayed.',
-              ack,
-              { type: parsed.message.type, to: parsed.message.to, err: error.message },
-            );
-            return;
-          }
-          drop('internal-error', 'The server could not route the message.', ack, {
-            err: describe(error),
-          });
-        }
-      });
-    });
-
-    socket.onAny((event: unknown) => {
-      if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
-      counters.unknownEvents += 1;
-      slog.debug(
-        { event: typeof event === 'string' ? event.slice(0, 64) : typeof event },
-        'unknown event ignored',
-      );
-      if (!messages.take()) strike('rate-limited');
-    });
-
-    socket.on('error', (error: Error) => slog.warn({ err: error.message }, 'socket error'));
-
-    socket.on('disconnect', (reason: string) => {
-      slog.info({ reason }, 'disconnect');
-      enqueue('disconnect', async () => {
-        let departure: Departure;
-        try {
-          departure = await state.removeSocket(id);
-        } catch (error) {
-          if (!(error instanceof StateUnavailableError)) throw error;
-          // The backend removes it when it re-syncs, and reports the departure then.
-          slog.warn(
-            { err: error.message },
-            'disconnect: state backend unavailable; removal deferred',
-          );
-          return;
-        }
-        announce(id, departure, slog);
-      });
-    });
-  });
+  const connectionContext = {
+    limits,
+    clock,
+    log,
+    state,
+    counters,
+    pending,
+    notifier,
+    quotas: new Quotas(limits, clock),
+    pages: new HostPages(limits.maxListedHosts),
+    policy,
+    metrics: hooks,
+  };
+  server.on('connection', (socket) => handleConnection(socket, connectionContext));
 
   const host = options.host ?? DEFAULT_HOST;
   if (!httpServer.listening) {

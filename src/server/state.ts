@@ -4,12 +4,18 @@
  *
  * Every method is asynchronous and each one is a single atomic step of the
  * backend: `claimHost` checks the name, the socket's own host and its
- * membership together; `joinGroup` checks that the host still exists while it
- * adds the member; `removeSocket` releases the name and dissolves or leaves
- * the group at once. A Redis backend does each in one script or transaction.
+ * membership together; `joinGroup` checks that the host still exists and the
+ * group's size while it adds the member; `removeSocket` releases the name and
+ * leaves the group at once. A Redis backend does each in one script.
  *
  * Ids are Socket.IO socket ids. A group is named by its host's id; the host
- * is in its own group, and a member is in at most one group.
+ * is in its own group, and a member is in at most one group. When the host
+ * leaves, its name is released at once and nobody can join the group any
+ * more, but the members stay a group (they relay to each other and hear each
+ * other leave) until the last one leaves (issue 13, case 1).
+ *
+ * Names are unique by their look-alike key (`hostNameKey`): `claimHost` gets
+ * the name to list and the key to compare; a backend compares keys only.
  */
 
 import type { HostInfo } from '../protocol/wire.js';
@@ -33,13 +39,15 @@ export type JoinResult =
   | { kind: 'already-member' }
   /** The target is not a host (never was, left, or is a member). */
   | { kind: 'not-a-host' }
+  /** The group already has `maxSize` sockets (host included). */
+  | { kind: 'full' }
   /** The joiner hosts a group itself (a host never joins another group). */
   | { kind: 'is-host' };
 
 export type Departure =
-  /** A host left: its name is released and its group dissolved; `members` were in it. */
+  /** A host left: its name is released; `members` stay a group without it (nobody joins any more). */
   | { kind: 'host'; name: string; members: string[] }
-  /** A member left the group of `hostId`; `remaining` is the host and the other members. */
+  /** A member left the group of `hostId`; `remaining` is the host (when still there) and the other members. */
   | { kind: 'member'; hostId: string; remaining: string[] }
   /** The socket neither hosted nor joined. */
   | { kind: 'none' };
@@ -52,18 +60,20 @@ export interface StateSize {
 
 /** The host index: which socket hosts which name. `listHosts` is O(hosts). */
 export interface HostIndex {
-  claimHost(socketId: string, name: string): Promise<ClaimResult>;
+  /** Claims `name`, unique by `key` (its look-alike key; default: the name itself). */
+  claimHost(socketId: string, name: string, key?: string): Promise<ClaimResult>;
   listHosts(): Promise<HostInfo[]>;
-  /** The id of the socket hosting `name`. */
-  lookupHost(name: string): Promise<string | undefined>;
+  /** The id of the socket hosting the name whose key is `key`. */
+  lookupHost(key: string): Promise<string | undefined>;
   /** The name `socketId` hosts. */
   hostNameOf(socketId: string): Promise<string | undefined>;
 }
 
 /** Group membership: who may message whom. */
 export interface GroupMembership {
-  joinGroup(memberId: string, hostId: string): Promise<JoinResult>;
-  /** The id of the host whose group `socketId` is in (its own id for a host). */
+  /** Joins `hostId`'s group unless it already holds `maxSize` sockets (default: no cap). */
+  joinGroup(memberId: string, hostId: string, maxSize?: number): Promise<JoinResult>;
+  /** The id of the group `socketId` is in: its own id for a host, its host's (also a host that left) for a member. */
   groupOf(socketId: string): Promise<string | undefined>;
   /** The host first, then the members; empty when `hostId` hosts nothing. */
   groupMembers(hostId: string): Promise<string[]>;
@@ -103,7 +113,7 @@ export class StateUnavailableError extends Error {
 }
 
 export interface SignalingState extends HostIndex, GroupMembership {
-  /** Forgets a socket that disconnected: releases its host name and dissolves its group, or leaves the group it joined. */
+  /** Forgets a socket that disconnected: releases its host name, or leaves the group it joined. */
   removeSocket(socketId: string): Promise<Departure>;
   size(): Promise<StateSize>;
   /** Releases the backend's resources (connections, timers). */
@@ -116,11 +126,13 @@ export interface SignalingState extends HostIndex, GroupMembership {
 
 /** The single-node backend: plain maps, each operation synchronous inside its promise. */
 export class InMemorySignalingState implements SignalingState {
-  private readonly hostByName = new Map<string, string>();
-  private readonly nameByHost = new Map<string, string>();
-  /** host id → ids of its members (the host itself not included). */
+  /** look-alike key → host id. */
+  private readonly hostByKey = new Map<string, string>();
+  /** host id → its name and key. */
+  private readonly nameByHost = new Map<string, { name: string; key: string }>();
+  /** group id (its host's id, also after the host left) → ids of its members (the host not included). */
   private readonly groups = new Map<string, Set<string>>();
-  /** member id → host id. */
+  /** member id → group id. */
   private readonly memberOf = new Map<string, string>();
   /**
    * The last `listHosts` answer, until a host comes or goes: a busy server
@@ -129,83 +141,90 @@ export class InMemorySignalingState implements SignalingState {
    */
   private hostList: HostInfo[] | undefined;
 
-  claimHost(socketId: string, name: string): Promise<ClaimResult> {
+  claimHost(socketId: string, name: string, key: string = name): Promise<ClaimResult> {
     const current = this.nameByHost.get(socketId);
     if (current !== undefined) {
       return Promise.resolve(
-        current === name
+        current.name === name
           ? { kind: 'already-yours', name }
-          : { kind: 'hosting-other', name, current },
+          : { kind: 'hosting-other', name, current: current.name },
       );
     }
     const hostId = this.memberOf.get(socketId);
     if (hostId !== undefined) return Promise.resolve({ kind: 'member', name, hostId });
-    if (this.hostByName.has(name)) return Promise.resolve({ kind: 'taken', name });
-    this.hostByName.set(name, socketId);
-    this.nameByHost.set(socketId, name);
+    if (this.hostByKey.has(key)) return Promise.resolve({ kind: 'taken', name });
+    this.hostByKey.set(key, socketId);
+    this.nameByHost.set(socketId, { name, key });
     this.groups.set(socketId, new Set());
     this.hostList = undefined;
     return Promise.resolve({ kind: 'claimed', name });
   }
 
   listHosts(): Promise<HostInfo[]> {
-    this.hostList ??= [...this.nameByHost].map(([id, name]) => ({ id, name }));
+    this.hostList ??= [...this.nameByHost].map(([id, { name }]) => ({ id, name }));
     return Promise.resolve(this.hostList);
   }
 
-  lookupHost(name: string): Promise<string | undefined> {
-    return Promise.resolve(this.hostByName.get(name));
+  lookupHost(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.hostByKey.get(key));
   }
 
   hostNameOf(socketId: string): Promise<string | undefined> {
-    return Promise.resolve(this.nameByHost.get(socketId));
+    return Promise.resolve(this.nameByHost.get(socketId)?.name);
   }
 
-  joinGroup(memberId: string, hostId: string): Promise<JoinResult> {
+  joinGroup(memberId: string, hostId: string, maxSize = Infinity): Promise<JoinResult> {
     if (this.nameByHost.has(memberId)) return Promise.resolve({ kind: 'is-host' });
     const group = this.groups.get(hostId);
-    if (group === undefined) return Promise.resolve({ kind: 'not-a-host' });
+    if (group === undefined || !this.nameByHost.has(hostId))
+      return Promise.resolve({ kind: 'not-a-host' });
     const previous = this.memberOf.get(memberId);
     if (previous === hostId) return Promise.resolve({ kind: 'already-member' });
+    if (group.size + 1 >= maxSize) return Promise.resolve({ kind: 'full' });
     let left: { hostId: string; remaining: string[] } | undefined;
-    if (previous !== undefined) {
-      const old = this.groups.get(previous);
-      old?.delete(memberId);
-      left = { hostId: previous, remaining: [previous, ...(old ?? [])] };
-    }
+    if (previous !== undefined)
+      left = { hostId: previous, remaining: this.leave(memberId, previous) };
     group.add(memberId);
     this.memberOf.set(memberId, hostId);
     return Promise.resolve(left === undefined ? { kind: 'joined' } : { kind: 'joined', left });
   }
 
   groupOf(socketId: string): Promise<string | undefined> {
-    return Promise.resolve(this.groups.has(socketId) ? socketId : this.memberOf.get(socketId));
+    return Promise.resolve(this.nameByHost.has(socketId) ? socketId : this.memberOf.get(socketId));
   }
 
   groupMembers(hostId: string): Promise<string[]> {
     const group = this.groups.get(hostId);
-    return Promise.resolve(group === undefined ? [] : [hostId, ...group]);
+    return Promise.resolve(
+      group === undefined || !this.nameByHost.has(hostId) ? [] : [hostId, ...group],
+    );
   }
 
   removeSocket(socketId: string): Promise<Departure> {
-    const name = this.nameByHost.get(socketId);
-    if (name !== undefined) {
+    const hosted = this.nameByHost.get(socketId);
+    if (hosted !== undefined) {
       const members = [...(this.groups.get(socketId) ?? [])];
-      for (const member of members) this.memberOf.delete(member);
-      this.groups.delete(socketId);
+      // The members stay a group without their host until the last one leaves.
+      if (members.length === 0) this.groups.delete(socketId);
       this.nameByHost.delete(socketId);
-      this.hostByName.delete(name);
+      this.hostByKey.delete(hosted.key);
       this.hostList = undefined;
-      return Promise.resolve({ kind: 'host', name, members });
+      return Promise.resolve({ kind: 'host', name: hosted.name, members });
     }
     const hostId = this.memberOf.get(socketId);
-    if (hostId !== undefined) {
-      this.memberOf.delete(socketId);
-      const group = this.groups.get(hostId);
-      group?.delete(socketId);
-      return Promise.resolve({ kind: 'member', hostId, remaining: [hostId, ...(group ?? [])] });
-    }
+    if (hostId !== undefined)
+      return Promise.resolve({ kind: 'member', hostId, remaining: this.leave(socketId, hostId) });
     return Promise.resolve({ kind: 'none' });
+  }
+
+  /** Takes a member out of its group; returns who is left in it (the host first, when still there). */
+  private leave(memberId: string, hostId: string): string[] {
+    this.memberOf.delete(memberId);
+    const group = this.groups.get(hostId);
+    group?.delete(memberId);
+    const hostThere = this.nameByHost.has(hostId);
+    if (!hostThere && group !== undefined && group.size === 0) this.groups.delete(hostId);
+    return [...(hostThere ? [hostId] : []), ...(group ?? [])];
   }
 
   size(): Promise<StateSize> {
@@ -217,7 +236,7 @@ export class InMemorySignalingState implements SignalingState {
   }
 
   close(): Promise<void> {
-    this.hostByName.clear();
+    this.hostByKey.clear();
     this.nameByHost.clear();
     this.groups.clear();
     this.memberOf.clear();

@@ -6,7 +6,7 @@ export type MessageDropReason =
   | 'malformed'
   /** `sdp` over `maxSdpBytes`. */
   | 'sdp-too-large'
-  /** The socket's `message` bucket was empty. */
+  /** The socket's `message` bucket, or its address's, was empty. */
   | 'rate-limited'
   /** `to` is the sender's own id. */
   | 'self'
@@ -14,6 +14,12 @@ export type MessageDropReason =
   | 'not-in-group'
   /** `join` to something that is not a host, or from a socket that hosts. */
   | 'join-refused'
+  /** `join` over the admission limit of its group or of the sender's address. */
+  | 'join-limited'
+  /** `join` into a group that already holds `maxGroupSize` sockets. */
+  | 'group-full'
+  /** The recipient already got `inboundBurstPerAddress` messages from the sender's address (per-target bound). */
+  | 'target-busy'
   /** 403: `join` not granted by the sender's token, or its token expired (src/server/auth.ts). */
   | 'forbidden'
   /** The state backend failed while routing the message. */
@@ -28,6 +34,9 @@ export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'self',
   'not-in-group',
   'join-refused',
+  'join-limited',
+  'group-full',
+  'target-busy',
   'forbidden',
   'internal-error',
   'unavailable',
@@ -45,8 +54,12 @@ export type RequestRejection =
   | 'name-taken'
   /** 403 (409 to clients that do not announce exact statuses): not granted by the token, or it expired. */
   | 'forbidden'
-  /** 429: the socket's request bucket was empty. */
+  /** 429: the socket's `create host` bucket was empty (a strike). */
   | 'rate-limited'
+  /** 429: `list hosts` over the socket's list bucket or its address's byte budget (never a strike). */
+  | 'list-limited'
+  /** 403: the sender's address already holds `maxHostsPerAddress` hosts. */
+  | 'address-quota'
   /** 500: the state backend failed. */
   | 'internal-error'
   /** 503: the shared state (Redis) was unreachable. */
@@ -59,6 +72,8 @@ export const REQUEST_REJECTIONS: readonly RequestRejection[] = [
   'name-taken',
   'forbidden',
   'rate-limited',
+  'list-limited',
+  'address-quota',
   'internal-error',
   'unavailable',
 ];
