@@ -4,6 +4,9 @@
  * return the expected values. Plus the exposition itself: names, off switch,
  * own port.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MESSAGE_DROP_REASONS, REQUEST_REJECTIONS } from '../../src/server';
 import { Prometheus } from '../helpers/prometheus';
 import { RedisServer } from '../helpers/redis';
 import { waitFor } from '../cluster/nodes';
@@ -119,6 +122,11 @@ describe('metrics', () => {
     expect(own.length).toBeGreaterThanOrEqual(15);
     expect(own.filter((n) => !n.startsWith('rxpeer_'))).toEqual([]);
     expect(names).toContain('process_cpu_user_seconds_total');
+    // docs/operations.md names every metric and every reason label.
+    const page = readFileSync(join(__dirname, '../../docs/operations.md'), 'utf8');
+    for (const name of own) expect(page).toContain(`| \`${name}\``);
+    for (const reason of [...MESSAGE_DROP_REASONS, ...REQUEST_REJECTIONS])
+      expect(page).toContain(`\`${reason}\``);
     expect(harness.server.metricsUrl).toBe(`${harness.server.url}/metrics`);
   });
 
