@@ -1,7 +1,7 @@
 /**
  * Drain behind a real load balancer (issue 18): Debian's HAProxy on loopback,
  * with the reference configuration of docs/operations.md, in front of two
- * signaling processes on one Redis. A mesh of 4 rxpeer peers spreads over
+ * signaling processes on one Redis. A mesh of 4 rxpeer peers (one on long-polling) spreads over
  * both nodes; node A gets SIGTERM. Expected: /readyz on A turns 503, every
  * client is on node B within a few seconds, no peer connection closes, the
  * host is listed again, a newcomer joins, A exits 0, and the balancer never
@@ -81,12 +81,13 @@ describe('drain behind HAProxy: two nodes on Redis', () => {
     expect(openPeerConnections()).toEqual([]);
   });
 
-  const peer = (): Peer => {
+  /** A PeerClient through the balancer; `polling` keeps it on HTTP long-polling (sticky by `sid`). */
+  const peer = (transport: 'websocket' | 'polling' = 'websocket'): Peer => {
     const client = new PeerClient(
       {
         url: proxy.url,
         socketOptions: {
-          transports: ['websocket'],
+          transports: [transport],
           reconnectionDelay: 100,
           reconnectionDelayMax: 400,
         },
@@ -127,7 +128,8 @@ describe('drain behind HAProxy: two nodes on Redis', () => {
     let hostId = await hostStarted;
     const members: Peer[] = [];
     for (let i = 0; i < 3; i += 1) {
-      const member = peer();
+      // One member on long-polling: its requests must stay on its node (balance url_param sid).
+      const member = peer(i === 1 ? 'polling' : 'websocket');
       const started = next(member.client.started$, undefined, 15_000);
       await member.client.startClient(hostId);
       await started;
