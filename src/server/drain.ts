@@ -18,7 +18,7 @@
  */
 
 import type { Logger as PinoLogger } from 'pino';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import type { Health } from './http.js';
 import type { SignalingState } from './state.js';
 
@@ -125,20 +125,35 @@ export class Drain {
     log.info({ moveAfterMs: this.options.moveAfterMs }, 'draining: not ready any more');
     await this.sleep(this.options.moveAfterMs);
     if (this.phase !== 'draining') return this.deps.close();
-    const sockets = [...io.of('/').sockets.values()];
+    const namespace = io.of('/');
+    const sockets = [...namespace.sockets.values()];
     log.info({ sockets: sockets.length }, 'draining: telling clients to move');
-    await Promise.all(sockets.map((socket) => this.move(socket)));
-    const deadline = this.sleep(this.options.timeoutMs);
-    while (io.of('/').sockets.size > 0 && this.phase === 'draining') {
-      const gone = new Promise<void>((resolve) => {
-        for (const socket of io.of('/').sockets.values())
-          socket.once('disconnect', () => resolve());
-      });
-      const timedOut = await Promise.race([gone.then(() => false), deadline.then(() => true)]);
-      if (timedOut) {
-        log.warn({ sockets: io.of('/').sockets.size }, 'drain timeout: closing with sockets left');
-        break;
-      }
+    let allGone: () => void = () => undefined;
+    const gone = new Promise<void>((resolve) => (allGone = resolve));
+    const check = (): void => {
+      if (namespace.sockets.size === 0) allGone();
+    };
+    // One listener per socket (not per wake-up); a socket that connects now is moved too.
+    const watch = (socket: Socket): void => {
+      socket.once('disconnect', () => queueMicrotask(check));
+    };
+    const late = (socket: Socket): void => {
+      watch(socket);
+      void this.move(socket);
+    };
+    namespace.on('connection', late);
+    try {
+      for (const socket of sockets) watch(socket);
+      await Promise.all(sockets.map((socket) => this.move(socket)));
+      check();
+      const timedOut = await Promise.race([
+        gone.then(() => false),
+        this.sleep(this.options.timeoutMs).then(() => true),
+      ]);
+      if (timedOut && this.phase === 'draining')
+        log.warn({ sockets: namespace.sockets.size }, 'drain timeout: closing with sockets left');
+    } finally {
+      namespace.off('connection', late);
     }
     log.info('drained; closing');
     return this.deps.close();
