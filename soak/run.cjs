@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Bundles soak/soak.ts with esbuild and runs it with --expose-gc; passes arguments through.
+// `node soak/run.cjs adversarial …` runs soak/adversarial.ts instead (issue 12's adversarial soak).
 'use strict';
 const { buildSync } = require('esbuild');
 const { spawnSync } = require('node:child_process');
@@ -8,11 +9,14 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
+const adversarial = process.argv[2] === 'adversarial';
+const entry = adversarial ? 'adversarial' : 'soak';
+const passed = process.argv.slice(adversarial ? 3 : 2);
 const dir = mkdtempSync(join(tmpdir(), 'rxpeer-soak-'));
-const out = join(dir, 'soak.cjs');
+const out = join(dir, `${entry}.cjs`);
 try {
   buildSync({
-    entryPoints: [join(__dirname, 'soak.ts')],
+    entryPoints: [join(__dirname, `${entry}.ts`)],
     outfile: out,
     bundle: true,
     platform: 'node',
@@ -21,9 +25,10 @@ try {
     packages: 'external',
     logLevel: 'warning',
   });
-  const result = spawnSync(process.execPath, ['--expose-gc', out, ...process.argv.slice(2)], {
+  const result = spawnSync(process.execPath, ['--expose-gc', out, ...passed], {
     stdio: 'inherit',
-    env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
+    cwd: root,
+    env: { ...process.env, NODE_PATH: join(root, 'node_modules'), RXPEER_ROOT: root },
   });
   process.exitCode = result.status ?? 1;
 } finally {

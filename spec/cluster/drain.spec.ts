@@ -12,6 +12,7 @@ import { attachChat, type Chat } from '../helpers/chat';
 import { next } from '../helpers/clientHarness';
 import { createPeerConnection, openPeerConnections, resetTracking } from '../helpers/engine';
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { HaProxy, referenceConfig } from '../helpers/haproxy';
 import { RedisServer } from '../helpers/redis';
@@ -81,13 +82,20 @@ describe('drain behind HAProxy: two nodes on Redis', () => {
     expect(openPeerConnections()).toEqual([]);
   });
 
-  /** A PeerClient through the balancer; `polling` keeps it on HTTP long-polling (sticky by `sid`). */
+  /**
+   * A PeerClient through the balancer from its own loopback address (the
+   * balancer keeps each address on one node); `polling` keeps it on HTTP
+   * long-polling.
+   */
   const peer = (transport: 'websocket' | 'polling' = 'websocket'): Peer => {
+    const localAddress = `127.1.${peers.length}.1`;
     const client = new PeerClient(
       {
         url: proxy.url,
         socketOptions: {
           transports: [transport],
+          // Node-only engine.io options (WebSocket and polling), outside socket.io-client's types.
+          ...({ localAddress, agent: new Agent({ localAddress }) } as object),
           reconnectionDelay: 100,
           reconnectionDelayMax: 400,
         },
@@ -128,7 +136,7 @@ describe('drain behind HAProxy: two nodes on Redis', () => {
     let hostId = await hostStarted;
     const members: Peer[] = [];
     for (let i = 0; i < 3; i += 1) {
-      // One member on long-polling: its requests must stay on its node (balance url_param sid).
+      // One member on long-polling: its requests must all reach its node.
       const member = peer(i === 1 ? 'polling' : 'websocket');
       const started = next(member.client.started$, undefined, 15_000);
       await member.client.startClient(hostId);

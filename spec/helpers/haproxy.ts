@@ -49,8 +49,9 @@ export function referenceConfig({
     `  bind ${bind}`,
     '  default_backend nodes',
     'backend nodes',
-    // Long-polling requests carry their session id: keep each session on its node.
-    '  balance url_param sid',
+    // Each client address stays on one node, so a long-polling session's requests all reach
+    // the node that holds it; consistent hashing moves only the clients of a node that leaves.
+    '  balance source',
     '  hash-type consistent',
     '  option httpchk GET /readyz',
     '  http-check expect status 200',

@@ -7,6 +7,7 @@
 
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import {
@@ -92,7 +93,7 @@ describe('rxpeer-signaling bin', () => {
   it('serves /healthz and Socket.IO, then closes gracefully on SIGTERM with exit code 0', async () => {
     const running = await startBin(['--port', '0', '--host', '127.0.0.1']);
     const health = (await (await fetch(`${running.url}/healthz`)).json()) as unknown;
-    expect(health).toEqual({ ok: true, sockets: 0, hosts: 0 });
+    expect(health).toMatchObject({ ok: true, sockets: 0, clients: 0, hosts: 0 });
 
     const socket = ioClient(running.url, {
       transports: ['websocket'],
@@ -108,9 +109,10 @@ describe('rxpeer-signaling bin', () => {
         .timeout(ACK_TIMEOUT_MS)
         .emitWithAck('create host', 'From the bin')) as unknown;
       expect(created).toEqual({ status: 200, message: expect.any(String) });
-      expect((await (await fetch(`${running.url}/healthz`)).json()) as unknown).toEqual({
+      expect((await (await fetch(`${running.url}/healthz`)).json()) as unknown).toMatchObject({
         ok: true,
         sockets: 1,
+        clients: 1,
         hosts: 1,
       });
       const gone = new Promise<string>((resolve) => socket.once('disconnect', resolve));
@@ -172,15 +174,54 @@ describe('rxpeer-signaling bin', () => {
     expect(result.stderr).toContain('--help');
   });
 
-  it('exits 1 when the port is taken', async () => {
+  it('exits 1 when the port is taken, suggesting --port', async () => {
     const running = await startBin(['--port', '0']);
     const port = new URL(running.url).port;
     const result = await runBin(['--port', port]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('EADDRINUSE');
+    expect(result.stderr).toContain(`port ${port} is already in use`);
+    expect(result.stderr).toContain('--port');
     running.child.kill('SIGTERM');
     expect(await running.exit).toBe(0);
   }, 30_000);
+
+  it('exits 0 on SIGTERM within the grace when its stdout reader has gone (EPIPE)', async () => {
+    const running = await startBin(['--port', '0'], { SIGNALING_LOGGING: 'on' });
+    // The reader goes (a log shipper restarts, `| head -1` exits) …
+    running.child.stdout.destroy();
+    // … and the server keeps writing: a connection logs a line.
+    const socket = ioClient(running.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('list hosts');
+    socket.disconnect();
+    const started = Date.now();
+    running.child.kill('SIGTERM');
+    expect(await running.exit).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(running.stderr()).not.toContain('EPIPE');
+  }, 30_000);
+
+  it('prints its version with --version and exits 0', async () => {
+    const result = await runBin(['--version']);
+    expect(result.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it('exits 2 at start, with a clear message, when --static-dir does not exist', async () => {
+    const result = await runBin(['--port', '0', '--static-dir', join(root, 'no-such-dir')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no-such-dir');
+    expect(result.stderr).toContain('does not exist');
+    expect(result.stdout).not.toContain('listening');
+  });
 });
 
 describe('settings from flags and the environment', () => {

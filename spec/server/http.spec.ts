@@ -101,10 +101,16 @@ describe('HTTP side and transport hardening', () => {
     const response = await raw(h.server.url, '/healthz');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toContain('application/json');
-    expect(JSON.parse(response.body)).toEqual({ ok: true, sockets: 2, hosts: 1 });
+    expect(JSON.parse(response.body)).toEqual({
+      ok: true,
+      sockets: 2,
+      clients: 2,
+      hosts: 1,
+      memory: { heapUsed: expect.any(Number), heapLimit: expect.any(Number), overloaded: false },
+    });
     expect((await raw(h.server.url, '/healthz', { method: 'HEAD' })).status).toBe(200);
     expect((await raw(h.server.url, '/healthz', { method: 'POST' })).status).toBe(405);
-    expect(await h.server.health()).toEqual({ ok: true, sockets: 2, hosts: 1 });
+    expect(await h.server.health()).toMatchObject({ ok: true, sockets: 2, clients: 2, hosts: 1 });
   });
 
   it('answers 404 outside /socket.io and /healthz when nothing else is configured', async () => {
@@ -130,7 +136,7 @@ describe('HTTP side and transport hardening', () => {
     for (const frame of frames) {
       const engine = await openEngine(h.server.url);
       const closed = new Promise<void>((resolve) => engine.once('close', () => resolve()));
-      engine.write('40');
+      engine.write('0');
       engine.write(frame);
       await closed;
     }
@@ -239,6 +245,12 @@ describe('HTTP side and transport hardening', () => {
       await writeFile(join(dir, 'build.wasm.br'), 'compressed');
       await writeFile(join(outside, 'secret.txt'), 'secret');
       await symlink(join(outside, 'secret.txt'), join(dir, 'link.txt'));
+      // Links inside the directory to its own dotfile and dot directory.
+      await mkdir(join(dir, '.git'));
+      await writeFile(join(dir, '.git', 'config'), 'secret git config');
+      await symlink(join(dir, '.env'), join(dir, 'config'));
+      await symlink(join(dir, '.git'), join(dir, 'repo'));
+      await symlink('.env', join(dir, 'relative'));
     });
 
     afterEach(async () => {
@@ -271,6 +283,10 @@ describe('HTTP side and transport hardening', () => {
         '/.env',
         '/%2eenv',
         '/link.txt',
+        '/config',
+        '/repo/config',
+        '/repo/',
+        '/relative',
         '/nope',
         '/app.js%00.html',
         '/..%5csecret.txt',
@@ -278,6 +294,7 @@ describe('HTTP side and transport hardening', () => {
         const response = await raw(url, path);
         expect([path, response.status]).toEqual([path, path.includes('%00') ? 400 : 404]);
         expect(response.body).not.toContain('secret');
+        expect(response.body).not.toContain('SECRET');
       }
       expect((await raw(url, '/app.js', { method: 'DELETE' })).status).toBe(405);
       expect((await raw(url, '/healthz')).status).toBe(200);
@@ -333,6 +350,6 @@ describe('HTTP side and transport hardening', () => {
     const gone = disconnected(socket);
     await Promise.all([h.server.close(), h.server.close()]);
     await gone;
-    expect(await h.server.health()).toEqual({ ok: false, sockets: 0, hosts: 0 });
+    expect(await h.server.health()).toMatchObject({ ok: false, sockets: 0, clients: 0, hosts: 0 });
   });
 });

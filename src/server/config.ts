@@ -99,6 +99,17 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof SignalingLimits, string>> = {
   pingIntervalMs: 'engine.io ping interval, ms',
   pingTimeoutMs: 'engine.io ping timeout, ms',
   ...PROTOCOL_LIMIT_DESCRIPTIONS,
+  // Transport and admission (docs/admission.md)
+  maxEventArgs: 'most arguments of one event; more closes the connection',
+  maxQueuedBytes: 'bytes queued for a client before it is cut (hard cap)',
+  queueDropBytes: 'bytes queued above which pushed events are dropped (soft cap)',
+  slowReaderTimeoutMs: 'time over the soft cap before a client is cut, ms',
+  maxClientsPerAddress: 'most concurrent clients from one address (429 beyond)',
+  maxConnectionsPerAddress: 'most TCP connections from one address (not with --trust-proxy)',
+  maxHeapRatio: 'heap fraction above which new work gets 503',
+  headersTimeoutMs: 'HTTP headers must arrive within, ms',
+  requestTimeoutMs: 'a whole HTTP request must arrive within, ms',
+  shutdownGraceMs: 'shutdown grace before every connection is cut, ms',
 };
 
 const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]).map(
@@ -293,6 +304,19 @@ export const SETTINGS: readonly Setting[] = [
     },
   },
   {
+    flag: 'trust-proxy',
+    env: 'SIGNALING_TRUST_PROXY',
+    value: '<n>',
+    description:
+      'reverse proxies in front whose X-Forwarded-For counts for the per-address limits (default 0: header ignored)',
+    apply(raw, into, source) {
+      const hops = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+      if (!Number.isInteger(hops) || hops > 16)
+        throw new ConfigError(`${source} must be a number of proxies from 0 to 16, got "${raw}"`);
+      into.trustProxy = hops;
+    },
+  },
+  {
     flag: 'static-dir',
     env: 'SIGNALING_STATIC_DIR',
     value: '<dir>',
@@ -319,6 +343,7 @@ export function usage(): string {
     '',
     ...lines,
     `  -h, --help${' '.repeat(30)} show this help`,
+    `  -v, --version${' '.repeat(27)} print the version`,
     '',
   ].join('\n');
 }

@@ -5,6 +5,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MemoryStatus } from './memoryGuard.js';
 import type { BackendStatus } from './state.js';
 import { sendText, serveStatic } from './staticFiles.js';
 
@@ -21,10 +22,14 @@ export type RequestHandler = (
 
 export interface Health {
   ok: boolean;
-  /** Sockets connected to this node. */
+  /** Socket.IO sockets connected to this node. */
   sockets: number;
+  /** engine.io clients of this node, those that have not joined the namespace (yet) included. */
+  clients: number;
   /** Hosts in the host index. */
   hosts: number;
+  /** The heap as the memory guard sees it; `overloaded` goes with `ok: false`. */
+  memory: MemoryStatus;
   /** With Redis: its status as this node sees it (`down` goes with `ok: false`). */
   redis?: BackendStatus;
 }
@@ -33,6 +38,8 @@ export interface HttpRoutes {
   health: () => Promise<Health>;
   onRequest?: RequestHandler | undefined;
   staticDir?: string | undefined;
+  /** While it returns `true`, every route but `/healthz` answers 503. */
+  overloaded?: () => boolean;
   onError: (error: unknown, req: IncomingMessage) => void;
 }
 
@@ -86,6 +93,12 @@ export function createRequestListener(
           res.end(req.method === 'HEAD' ? undefined : body);
         })
         .catch((error: unknown) => fail(error, req, res));
+      return;
+    }
+    if (routes.overloaded?.() === true) {
+      sendText(res, 503, 'Service Unavailable: the server is overloaded; try again shortly', {
+        'Retry-After': '5',
+      });
       return;
     }
     if (routes.onRequest === undefined) {

@@ -15,6 +15,8 @@ export {
   createSignalingServer,
   formatUrl,
   ServerStatus,
+  SignalingConfigError,
+  type ServerStats,
   type CorsOptions,
   type MessageAck,
   type SignalingServer,
@@ -51,6 +53,14 @@ export {
 } from './relay.js';
 export { TokenBucket, systemClock, type Clock } from './rateLimit.js';
 export type { Health, RequestHandler } from './http.js';
+export type { MemoryStatus } from './memoryGuard.js';
+export {
+  HANDSHAKE_REFUSALS,
+  type HandshakeRefusal,
+  type TransportStats,
+} from './transportStats.js';
+export { PACKET_REFUSALS, RESERVED_EVENT_NAMES, type PacketRefusal } from './packetGuard.js';
+export { CUT_REASONS, type CutReason } from './engineGuard.js';
 export {
   MESSAGE_DROP_REASONS,
   REQUEST_REJECTIONS,

@@ -75,6 +75,47 @@ export interface SignalingLimits {
   inboundRatePerAddress: number;
   /** Messages relayed into one socket from one client address in a burst. */
   inboundBurstPerAddress: number;
+  // ---- Transport and admission (docs/admission.md) ----
+  /**
+   * Most arguments after the event name in one Socket.IO event or
+   * acknowledgement (the protocol needs at most 2). A packet with more is
+   * refused before dispatch and its connection closed.
+   */
+  maxEventArgs: number;
+  /**
+   * Hard cap on the bytes waiting to be sent to one connection (engine.io's
+   * write buffer plus the WebSocket's unsent bytes): past it, the connection
+   * is closed at once.
+   */
+  maxQueuedBytes: number;
+  /**
+   * Soft cap on the same bytes: while more than this is queued, events the
+   * server pushes to the connection (relayed messages, leave notices) are
+   * dropped and counted instead of queued; answers to its own requests still go.
+   */
+  queueDropBytes: number;
+  /** A connection still over `queueDropBytes` this long after it got there does not read: closed, ms. */
+  slowReaderTimeoutMs: number;
+  /** Concurrent engine.io clients from one address; further handshakes get HTTP 429. */
+  maxClientsPerAddress: number;
+  /**
+   * Concurrent TCP connections from one address (HTTP, polling and WebSocket
+   * together); further ones are closed at once. Not applied when
+   * `trustProxy` is set (every connection then comes from a proxy).
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * Fraction of V8's heap limit in use above which the server refuses new
+   * work: handshakes and HTTP requests get 503 and `/healthz` reports
+   * `ok: false` until the heap is back below it.
+   */
+  maxHeapRatio: number;
+  /** An HTTP request (a WebSocket upgrade included) must send its headers within this, ms. */
+  headersTimeoutMs: number;
+  /** An HTTP request must be received completely within this, ms. */
+  requestTimeoutMs: number;
+  /** `close()` waits this long for clients to go, then cuts every connection (WebSocket included), ms. */
+  shutdownGraceMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
@@ -112,6 +153,18 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   messageBurstPerAddress: 4000,
   inboundRatePerAddress: 200,
   inboundBurstPerAddress: 1000,
+
+  // ---- Transport and admission (docs/admission.md) ----
+  maxEventArgs: 3,
+  maxQueuedBytes: 4 * 1024 * 1024,
+  queueDropBytes: 1024 * 1024,
+  slowReaderTimeoutMs: 10_000,
+  maxClientsPerAddress: 256,
+  maxConnectionsPerAddress: 512,
+  maxHeapRatio: 0.8,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  shutdownGraceMs: 3_000,
 });
 
 /** Bounds each limit must lie in; `Infinity` is allowed where the upper bound is `Infinity`. */
@@ -152,6 +205,18 @@ export const LIMIT_BOUNDS: Readonly<
   messageBurstPerAddress: [1, Infinity],
   inboundRatePerAddress: [0.001, Infinity],
   inboundBurstPerAddress: [1, Infinity],
+
+  // ---- Transport and admission (docs/admission.md) ----
+  maxEventArgs: [2, 64],
+  maxQueuedBytes: [64 * 1024, 1024 * 1024 * 1024],
+  queueDropBytes: [16 * 1024, 1024 * 1024 * 1024],
+  slowReaderTimeoutMs: [100, 600_000],
+  maxClientsPerAddress: [1, Infinity],
+  maxConnectionsPerAddress: [2, Infinity],
+  maxHeapRatio: [0.01, 1],
+  headersTimeoutMs: [500, 600_000],
+  requestTimeoutMs: [500, 3_600_000],
+  shutdownGraceMs: [0, 600_000],
 });
 
 /** `--help` lines of the protocol limits (config.ts spreads them into its table). */
@@ -195,6 +260,16 @@ export function resolveLimits(overrides: Partial<SignalingLimits> = {}): Signali
   if (limits.maxSdpBytes + 8 * 1024 > limits.maxHttpBufferSize) {
     throw new RangeError(
       `Limit "maxSdpBytes" (${limits.maxSdpBytes}) must stay at least 8 KiB below "maxHttpBufferSize" (${limits.maxHttpBufferSize})`,
+    );
+  }
+  if (limits.queueDropBytes > limits.maxQueuedBytes) {
+    throw new RangeError(
+      `Limit "queueDropBytes" (${limits.queueDropBytes}) must not exceed "maxQueuedBytes" (${limits.maxQueuedBytes})`,
+    );
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new RangeError(
+      `Limit "headersTimeoutMs" (${limits.headersTimeoutMs}) must not exceed "requestTimeoutMs" (${limits.requestTimeoutMs})`,
     );
   }
   return limits;

@@ -5,13 +5,25 @@
  * own by `notifier.ts`.
  */
 
+import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { pino, type Level, type Logger as PinoLogger } from 'pino';
 import { Server, type ServerOptions } from 'socket.io';
-import { describe } from '../errors.js';
+import { RxpeerError, describe } from '../errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/wire.js';
 import { handleConnection } from './connection.js';
 import { HostPages } from './hostList.js';
+import {
+  clientAddress,
+  installHandshakeGate,
+  limitConnectionsPerAddress,
+  type Refusal,
+} from './admission.js';
+import { EngineGuard, forceClose, type EngineConnection } from './engineGuard.js';
+import { ConnectionTracker } from './lifecycle.js';
+import { MemoryGuard, v8Heap, type HeapProbe } from './memoryGuard.js';
+import { PacketGuard } from './packetGuard.js';
+import { TransportCounter, type HandshakeRefusal, type TransportStats } from './transportStats.js';
 import { createAuthenticator, OPEN_POLICY, type AuthOptions } from './auth.js';
 import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.js';
 import { NO_METRICS, ServerMetrics, type MetricsOptions } from './metrics.js';
@@ -83,7 +95,27 @@ export interface SignalingServerOptions {
   metrics?: boolean | MetricsOptions;
   /** Mint TURN credentials (coturn `use-auth-secret`) and hand each client its ICE servers. */
   turn?: TurnOptions;
+  /**
+   * Reverse proxies in front of the server whose `X-Forwarded-For` is
+   * trusted: the per-address limits then count the address the outermost of
+   * them saw. Default 0: the header is ignored (anyone can write it) and the
+   * TCP peer counts. With a value above 0, `maxConnectionsPerAddress` is not
+   * applied (every TCP connection comes from a proxy).
+   */
+  trustProxy?: number;
+  /** @internal Reads the heap for the memory guard; specs inject a fake one. */
+  heapProbe?: HeapProbe;
 }
+
+/** Thrown by {@link createSignalingServer} for an option that cannot work. */
+export class SignalingConfigError extends RxpeerError {
+  constructor(message: string) {
+    super('INVALID_CONFIG', message);
+  }
+}
+
+/** `stats()`: the protocol counters, and the transport's under `transport`. */
+export type ServerStats = SignalingStats & { transport: TransportStats };
 
 export interface SignalingServer {
   /** The port it listens on. */
@@ -97,7 +129,7 @@ export interface SignalingServer {
   readonly state: SignalingState;
   readonly limits: Readonly<SignalingLimits>;
   /** Counters since start. */
-  stats(): SignalingStats;
+  stats(): ServerStats;
   /** What `GET /healthz` answers. */
   health(): Promise<Health>;
   /** Disconnects every socket, waits for their clean-up, closes the HTTP server. Idempotent. */
@@ -115,7 +147,8 @@ export interface SignalingServer {
 
 const DEFAULT_PORT = 3010;
 const DEFAULT_HOST = '127.0.0.1';
-const FORCE_CLOSE_AFTER_MS = 3_000;
+/** How often Node checks `headersTimeout`/`requestTimeout` at most (its default is 30 s). */
+const MAX_TIMEOUT_CHECK_MS = 1_000;
 
 function createLogger(options: SignalingServerOptions): PinoLogger {
   if (options.logger !== undefined) return options.logger;
@@ -145,6 +178,18 @@ function listen(httpServer: HttpServer, port: number, host: string): Promise<voi
   });
 }
 
+/** Throws a {@link SignalingConfigError} unless `dir` is a directory. */
+function checkStaticDir(dir: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    throw new SignalingConfigError(`The static directory "${dir}" does not exist.`);
+  }
+  if (!isDirectory)
+    throw new SignalingConfigError(`The static directory "${dir}" is not a directory.`);
+}
+
 /** Starts a signaling server; resolves once it listens. */
 export async function createSignalingServer(
   options: SignalingServerOptions = {},
@@ -164,8 +209,14 @@ export async function createSignalingServer(
     options.turn === undefined ? undefined : new TurnIssuer(options.turn, options.auth?.now);
   const clock = options.clock ?? systemClock;
   const log = createLogger(options);
+  const trustProxy = options.trustProxy ?? 0;
+  if (!Number.isInteger(trustProxy) || trustProxy < 0 || trustProxy > 16)
+    throw new SignalingConfigError(
+      `"trustProxy" must be an integer from 0 to 16 (proxies in front), got ${String(trustProxy)}`,
+    );
+  if (options.staticDir !== undefined) checkStaticDir(options.staticDir);
   if (options.redis !== undefined && (options.state !== undefined || options.adapter !== undefined))
-    throw new TypeError(
+    throw new SignalingConfigError(
       'The "redis" option brings its own state and adapter; pass neither with it.',
     );
   const cluster: RedisCluster | undefined =
@@ -213,14 +264,29 @@ export async function createSignalingServer(
 
   // Read lazily: only called once `server` below exists.
   const sockets = (): number => server.of('/').sockets.size;
+  const clients = (): number => server.engine.clientsCount;
+  const memory = new MemoryGuard(
+    limits.maxHeapRatio,
+    options.heapProbe ?? v8Heap,
+    options.heapProbe === undefined ? 250 : 0,
+  );
+  const transport = new TransportCounter();
 
   const health = async (): Promise<Health> => {
     const backend = state.status?.();
     const extra = backend === undefined ? {} : { redis: backend };
-    if (closed) return { ok: false, sockets: 0, hosts: 0, ...extra };
+    const mem = memory.status();
+    if (closed) return { ok: false, sockets: 0, clients: 0, hosts: 0, memory: mem, ...extra };
     try {
       const size = await state.size();
-      return { ok: true, sockets: sockets(), hosts: size.hosts, ...extra };
+      return {
+        ok: !mem.overloaded,
+        sockets: sockets(),
+        clients: clients(),
+        hosts: size.hosts,
+        memory: mem,
+        ...extra,
+      };
     } catch (error) {
       if (error instanceof StateUnavailableError)
         log.warn({ err: error.message }, 'health check: state backend unavailable');
@@ -229,16 +295,27 @@ export async function createSignalingServer(
       return {
         ok: false,
         sockets: sockets(),
+        clients: clients(),
         hosts: 0,
+        memory: mem,
         ...(now === undefined ? {} : { redis: now }),
       };
     }
   };
 
-  const ownsHttpServer = options.httpServer === undefined;
   const httpServer =
     options.httpServer ??
     createServer(
+      {
+        // Slow or never-finished requests (slowloris) are cut off at these
+        // timeouts, checked often enough for them to hold.
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        connectionsCheckingInterval: Math.max(
+          100,
+          Math.min(MAX_TIMEOUT_CHECK_MS, Math.floor(limits.headersTimeoutMs / 4)),
+        ),
+      },
       createRequestListener({
         health,
         onRequest: operationsRoutes(
@@ -250,6 +327,7 @@ export async function createSignalingServer(
           options.onRequest,
         ),
         staticDir: options.staticDir,
+        overloaded: () => memory.overloaded(),
         onError: (error: unknown, req: IncomingMessage) =>
           log.error(
             { err: describe(error), method: req.method, url: req.url },
@@ -257,11 +335,72 @@ export async function createSignalingServer(
           ),
       }),
     );
-  if (ownsHttpServer) {
-    // Slow or never-finished HTTP requests (slowloris) are cut off.
-    httpServer.headersTimeout = 10_000;
-    httpServer.requestTimeout = 30_000;
+  if (trustProxy === 0) {
+    limitConnectionsPerAddress(
+      httpServer,
+      () => limits.maxConnectionsPerAddress,
+      (address) => {
+        transport.refusedConnections += 1;
+        log.warn({ address }, 'connection refused: too many from this address');
+      },
+    );
   }
+  const connections = new ConnectionTracker(httpServer);
+
+  /** engine.io connections with an admitted Socket.IO socket. */
+  const joined = new WeakSet<object>();
+  const engineGuard = new EngineGuard({
+    maxQueuedBytes: limits.maxQueuedBytes,
+    queueDropBytes: limits.queueDropBytes,
+    slowReaderTimeoutMs: limits.slowReaderTimeoutMs,
+    now: systemClock,
+    onDropped: () => {
+      transport.droppedEvents += 1;
+    },
+    connectTimeoutMs: limits.connectTimeoutMs,
+    joined: (connection) => joined.has(connection),
+    address: (connection) => connection.remoteAddress,
+    onCut: (connection, reason, detail) => {
+      transport.cut[reason] += 1;
+      const fields = { client: connection.id, address: connection.remoteAddress, reason, detail };
+      if (reason === 'connect-timeout') log.debug(fields, 'connection cut');
+      else log.warn(fields, 'connection cut');
+    },
+  });
+  const packetGuard = new PacketGuard<EngineConnection>({
+    maxEventArgs: limits.maxEventArgs,
+    onRefused: (reason, detail, connection) => {
+      transport.refusedPackets[reason] += 1;
+      log.warn(
+        { client: connection?.id, address: connection?.remoteAddress, reason, detail },
+        'packet refused',
+      );
+      if (connection !== undefined) engineGuard.cut(connection, 'packet-refused', reason);
+    },
+  });
+
+  /** Whether a new engine.io session may start; the gate and `allowRequest` both ask. */
+  const admit = (req: IncomingMessage): Refusal | undefined => {
+    const refuse = (reason: HandshakeRefusal, refusal: Refusal): Refusal => {
+      transport.refusedHandshakes[reason] += 1;
+      log.warn({ reason, address: clientAddress(req, trustProxy) }, 'handshake refused');
+      return refusal;
+    };
+    if (closed) return refuse('closing', { status: 503, message: 'Server shutting down' });
+    if (memory.overloaded())
+      return refuse('overloaded', { status: 503, message: 'Server overloaded; try again shortly' });
+    const requestOrigin = req.headers.origin;
+    if (!anyOrigin && requestOrigin !== undefined && !allowedOrigins.has(requestOrigin))
+      return refuse('origin', { status: 403, message: 'Origin not allowed' });
+    if (server.engine.clientsCount >= limits.maxClients)
+      return refuse('full', { status: 403, message: 'Server full' });
+    if (engineGuard.clients.get(clientAddress(req, trustProxy)) >= limits.maxClientsPerAddress)
+      return refuse('per-address', {
+        status: 429,
+        message: 'Too many connections from this address',
+      });
+    return undefined;
+  };
 
   const server = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
     serveClient: false,
@@ -270,21 +409,25 @@ export async function createSignalingServer(
     pingInterval: limits.pingIntervalMs,
     pingTimeout: limits.pingTimeoutMs,
     cors: { origin: anyOrigin ? (credentials ? true : '*') : [...allowedOrigins], credentials },
+    // The gate below answers first; this holds should a request get past it.
     allowRequest: (req, callback) => {
-      const requestOrigin = req.headers.origin;
-      if (!anyOrigin && requestOrigin !== undefined && !allowedOrigins.has(requestOrigin)) {
-        log.warn({ origin: requestOrigin }, 'handshake refused: origin not allowed');
-        callback('Origin not allowed', false);
-        return;
-      }
-      if (server.engine.clientsCount >= limits.maxClients) {
-        log.warn({ clients: server.engine.clientsCount }, 'handshake refused: server full');
-        callback('Server full', false);
-        return;
-      }
-      callback(null, true);
+      const refusal = admit(req);
+      callback(refusal?.message ?? null, refusal === undefined);
     },
+    parser: packetGuard.parser,
     ...(adapter === undefined ? {} : { adapter }),
+  });
+  installHandshakeGate(httpServer, server.path(), admit);
+
+  // Around Socket.IO's own listener, which creates the client (and its decoder).
+  server.engine.prependListener('connection', (raw: unknown) => {
+    const connection = raw as EngineConnection;
+    if (trustProxy > 0) connection.remoteAddress = clientAddress(connection.request, trustProxy);
+    packetGuard.beforeClient(connection);
+  });
+  server.engine.on('connection', (raw: unknown) => {
+    packetGuard.afterClient();
+    engineGuard.watch(raw as EngineConnection);
   });
 
   if (authenticator !== undefined) server.use(authenticator.middleware);
@@ -298,6 +441,15 @@ export async function createSignalingServer(
 
   server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
+  });
+  server.use((socket, next) => {
+    if (memory.overloaded()) {
+      transport.refusedSockets += 1;
+      next(new Error('Server overloaded; try again shortly'));
+      return;
+    }
+    joined.add(socket.conn);
+    next();
   });
 
   const notifier = createNotifier(server, cluster !== undefined, counters);
@@ -362,7 +514,16 @@ export async function createSignalingServer(
     closing ??= (async () => {
       closed = true;
       drain.closed();
-      const forceTimer = setTimeout(() => httpServer.closeAllConnections(), FORCE_CLOSE_AFTER_MS);
+      // After the grace period, cut what is still open, WebSocket connections included.
+      const forceTimer = setTimeout(() => {
+        const engine = server.engine as unknown as { clients: Record<string, EngineConnection> };
+        for (const connection of Object.values(engine.clients)) {
+          if (connection.readyState !== 'closed') transport.cut.shutdown += 1;
+          forceClose(connection);
+        }
+        httpServer.closeAllConnections();
+        connections.destroyAll();
+      }, limits.shutdownGraceMs);
       forceTimer.unref();
       await new Promise<void>((resolve) => {
         void server.close((error?: Error) => {
@@ -395,7 +556,7 @@ export async function createSignalingServer(
     io: server,
     state,
     limits,
-    stats: () => counters.snapshot(sockets()),
+    stats: () => ({ ...counters.snapshot(sockets()), transport: transport.snapshot(clients()) }),
     health,
     close,
     ready: () => drain.readiness(),

@@ -1,6 +1,8 @@
 /**
  * A small, careful static file handler for `staticDir`: GET and HEAD only,
- * no dotfiles, no `..`, no symlink that leads outside the directory, `index.html`
+ * no dotfiles, no `..`, checked on the URL and again on the resolved path (a
+ * symlink to a dotfile, a dot directory or anything outside the directory is
+ * refused), `index.html`
  * for directories, pre-compressed `.br`/`.gz` files served with their
  * `Content-Encoding` (as Unity WebGL builds ship them).
  */
@@ -8,7 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, sep } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -55,6 +57,18 @@ export function sendText(
 }
 
 /**
+ * `true` when `real` (a resolved path) lies inside `realRoot` and no segment
+ * of it below the root is a dotfile or dot directory.
+ */
+function servable(realRoot: string, real: string): boolean {
+  if (real === realRoot) return true;
+  if (!real.startsWith(realRoot + sep)) return false;
+  return !relative(realRoot, real)
+    .split(sep)
+    .some((segment) => segment.startsWith('.'));
+}
+
+/**
  * Resolves a decoded URL path to a file under `root`, or `undefined` when the
  * path is not allowed (dot segments, NUL, backslashes) or leaves the root.
  */
@@ -69,7 +83,7 @@ async function resolveFile(realRoot: string, urlPath: string): Promise<string | 
   } catch {
     return undefined;
   }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return undefined;
+  if (!servable(realRoot, real)) return undefined;
   let info = await stat(real);
   if (info.isDirectory()) {
     candidate = join(real, 'index.html');
@@ -78,7 +92,7 @@ async function resolveFile(realRoot: string, urlPath: string): Promise<string | 
     } catch {
       return undefined;
     }
-    if (!real.startsWith(realRoot + sep)) return undefined;
+    if (real === realRoot || !servable(realRoot, real)) return undefined;
     info = await stat(real);
   }
   return info.isFile() ? real : undefined;

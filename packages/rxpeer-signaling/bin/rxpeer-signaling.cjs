@@ -5,6 +5,11 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
+// A reader that has gone (EPIPE: `rxpeer-signaling | head -1`, a restarted log
+// shipper) must not take the server down; what cannot be written is dropped.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
+const { version } = require(join(__dirname, '..', 'package.json'));
 const entry = join(__dirname, '..', 'dist', 'cjs', 'server', 'cli.js');
 if (!existsSync(entry)) {
   process.stderr.write(
@@ -14,7 +19,7 @@ if (!existsSync(entry)) {
 }
 
 require(entry)
-  .main(process.argv.slice(2), process.env)
+  .main(process.argv.slice(2), process.env, undefined, undefined, version)
   .then(
     (code) => {
       process.exitCode = code;
