@@ -27,6 +27,7 @@ export type RxpeerErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'CANDIDATE_BUFFER_FULL'
   | 'IDENTITY_REFUSED'
+  | 'STATE_UNAVAILABLE'
   | 'AUTH_FAILED'
   | 'FORBIDDEN';
 

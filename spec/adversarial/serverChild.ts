@@ -118,7 +118,7 @@ const stdout = {
     }
     return process.stdout.write(text);
   },
-  // So that the CLI's EPIPE guard sees the real stream's errors (a drain keeps the process up after them).
+  // The CLI guards its output streams against EPIPE through their 'error' event.
   on(event: 'error', listener: (error: Error) => void): void {
     process.stdout.on(event, listener);
   },

@@ -7,6 +7,7 @@ import {
   createSignalingServer,
   InMemorySignalingState,
   parseCli,
+  SignalingConfigError,
   type SignalingServer,
 } from '../../src/server/index.js';
 import { freePort, RedisServer } from '../helpers/redis';
@@ -52,7 +53,7 @@ describe('the redis option', () => {
         redis: 'redis://127.0.0.1:1',
         state: new InMemorySignalingState(),
       }),
-    ).rejects.toThrow(TypeError);
+    ).rejects.toThrow(SignalingConfigError);
   });
 
   describe('two servers in one process on one Redis', () => {

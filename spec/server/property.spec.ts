@@ -102,9 +102,16 @@ describe('random payloads (property-based)', () => {
   let creator: ClientSocket;
 
   beforeAll(async () => {
-    // Violations are the point here: let nobody be cut off or rate-limited.
+    // Violations are the point here: let nobody be cut off or rate-limited. Payloads
+    // carry up to a dozen Buffers (binary attachments), which the packet guard would
+    // refuse with its default maxEventArgs (transport-framing.spec.ts covers that).
     h = await Harness.start({
-      limits: { maxStrikes: Infinity, messageBurst: Infinity, requestBurst: Infinity },
+      limits: {
+        maxStrikes: Infinity,
+        messageBurst: Infinity,
+        requestBurst: Infinity,
+        maxEventArgs: 64,
+      },
     });
     const room = await h.group('Room', 2);
     host = room.host;

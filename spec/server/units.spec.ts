@@ -8,6 +8,7 @@ import {
   resolveLimits,
   validateHostName,
 } from '../../src/server/index.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { describeSignalingState } from './stateContract.js';
 
 describeSignalingState('InMemorySignalingState', () =>
@@ -56,8 +57,8 @@ describe('TokenBucket', () => {
     expect(bucket.take()).toBe(true);
     now += 1e9;
     expect(bucket.take()).toBe(false);
-    expect(() => new TokenBucket(0, 1, () => 0)).toThrow(RangeError);
-    expect(() => new TokenBucket(1, -1, () => 0)).toThrow(RangeError);
+    expect(() => new TokenBucket(0, 1, () => 0)).toThrow(InvalidArgumentError);
+    expect(() => new TokenBucket(1, -1, () => 0)).toThrow(InvalidArgumentError);
   });
 });
 

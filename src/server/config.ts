@@ -4,6 +4,7 @@
  * parsing, the environment names and `--help`.
  */
 
+import { RxpeerError } from '../errors.js';
 import { parseArgs } from 'node:util';
 import type { Level } from 'pino';
 import {
@@ -17,10 +18,9 @@ import type { SignalingServerOptions } from './signalingServer.js';
 import type { TurnOptions } from './turnCredentials.js';
 
 /** A setting that cannot be used; the command exits with code 2. */
-export class ConfigError extends Error {
+export class ConfigError extends RxpeerError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('INVALID_CONFIG', message);
   }
 }
 

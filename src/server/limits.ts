@@ -3,6 +3,8 @@
  * "Signaling server" section lists the same values; keep them in step.
  */
 
+import { InvalidConfigError } from '../errors.js';
+
 export interface SignalingLimits {
   /** Longest host name, in Unicode code points after NFC normalization. */
   maxHostNameLength: number;
@@ -242,7 +244,7 @@ export const PROTOCOL_LIMIT_DESCRIPTIONS = {
 
 /**
  * Merges overrides into the defaults and checks every value against
- * {@link LIMIT_BOUNDS}; throws a `RangeError` naming the first bad limit.
+ * {@link LIMIT_BOUNDS}; throws an `InvalidConfigError` (code `INVALID_CONFIG`) naming the first bad limit.
  */
 export function resolveLimits(overrides: Partial<SignalingLimits> = {}): SignalingLimits {
   const limits: SignalingLimits = { ...DEFAULT_LIMITS };
@@ -251,25 +253,33 @@ export function resolveLimits(overrides: Partial<SignalingLimits> = {}): Signali
     if (value === undefined) continue;
     const [min, max] = LIMIT_BOUNDS[key];
     if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-      throw new RangeError(
-        `Limit "${key}" must be a number from ${min} to ${max}, got ${String(value)}`,
+      throw new InvalidConfigError(
+        `limits.${key}`,
+        `must be a number from ${min} to ${max}, got ${String(value)}`,
+        value,
       );
     }
     limits[key] = value;
   }
   if (limits.maxSdpBytes + 8 * 1024 > limits.maxHttpBufferSize) {
-    throw new RangeError(
-      `Limit "maxSdpBytes" (${limits.maxSdpBytes}) must stay at least 8 KiB below "maxHttpBufferSize" (${limits.maxHttpBufferSize})`,
+    throw new InvalidConfigError(
+      'limits.maxSdpBytes',
+      `${limits.maxSdpBytes} must stay at least 8 KiB below "maxHttpBufferSize" (${limits.maxHttpBufferSize})`,
+      limits.maxSdpBytes,
     );
   }
   if (limits.queueDropBytes > limits.maxQueuedBytes) {
-    throw new RangeError(
-      `Limit "queueDropBytes" (${limits.queueDropBytes}) must not exceed "maxQueuedBytes" (${limits.maxQueuedBytes})`,
+    throw new InvalidConfigError(
+      'limits.queueDropBytes',
+      `${limits.queueDropBytes} must not exceed "maxQueuedBytes" (${limits.maxQueuedBytes})`,
+      limits.queueDropBytes,
     );
   }
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new RangeError(
-      `Limit "headersTimeoutMs" (${limits.headersTimeoutMs}) must not exceed "requestTimeoutMs" (${limits.requestTimeoutMs})`,
+    throw new InvalidConfigError(
+      'limits.headersTimeoutMs',
+      `${limits.headersTimeoutMs} must not exceed "requestTimeoutMs" (${limits.requestTimeoutMs})`,
+      limits.headersTimeoutMs,
     );
   }
   return limits;

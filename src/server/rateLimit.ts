@@ -1,4 +1,6 @@
 /** A monotonic clock in milliseconds; injectable so specs control time. */
+
+import { InvalidArgumentError } from '../errors.js';
 export type Clock = () => number;
 
 export const systemClock: Clock = () => performance.now();
@@ -17,9 +19,9 @@ export class TokenBucket {
     readonly ratePerSecond: number,
     private readonly clock: Clock,
   ) {
-    if (!(capacity >= 1)) throw new RangeError(`TokenBucket capacity must be ≥ 1, got ${capacity}`);
+    if (!(capacity >= 1)) throw new InvalidArgumentError('capacity', `must be ≥ 1, got ${capacity}`);
     if (!(ratePerSecond >= 0))
-      throw new RangeError(`TokenBucket rate must be ≥ 0, got ${ratePerSecond}`);
+      throw new InvalidArgumentError('ratePerSecond', `must be ≥ 0, got ${ratePerSecond}`);
     this.tokens = capacity;
     this.last = clock();
   }

@@ -12,6 +12,7 @@
  * and it supports Socket.IO's connection-state recovery.
  */
 
+import { InvalidConfigError } from '../errors.js';
 import type { Logger as PinoLogger } from 'pino';
 import type { ServerOptions } from 'socket.io';
 import {
@@ -111,7 +112,7 @@ export async function startRedisCluster(
 ): Promise<RedisCluster> {
   const safeUrl = redactRedisUrl(options.url);
   if (!/^rediss?:\/\//i.test(options.url))
-    throw new TypeError(`The Redis URL must start with redis:// or rediss://, got ${safeUrl}`);
+    throw new InvalidConfigError('redis', `the URL must start with redis:// or rediss://, got ${safeUrl}`);
   const [redis, streams] = await Promise.all([
     load<RedisModule>('redis', 'createClient'),
     load<StreamsAdapterModule>('@socket.io/redis-streams-adapter', 'createAdapter'),

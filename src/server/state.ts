@@ -18,6 +18,7 @@
  * the name to list and the key to compare; a backend compares keys only.
  */
 
+import { RxpeerError } from '../errors.js';
 import type { HostInfo } from '../protocol/wire.js';
 
 export type ClaimResult =
@@ -104,11 +105,9 @@ export interface BackendStatus {
  * The backend could not be reached in time (Redis down, or too slow). The
  * request that needed it is answered 503; nothing was decided.
  */
-export class StateUnavailableError extends Error {
-  readonly code = 'STATE_UNAVAILABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StateUnavailableError';
+export class StateUnavailableError extends RxpeerError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('STATE_UNAVAILABLE', message, options);
   }
 }
 
