@@ -277,7 +277,9 @@ describe('admission by token', () => {
     });
 
     it('refuses unusable options when the server starts', async () => {
-      await expect(Harness.start({ auth: { jwtSecret: '' } })).rejects.toThrow(TypeError);
+      await expect(Harness.start({ auth: { jwtSecret: '' } })).rejects.toMatchObject({
+        code: 'INVALID_CONFIG',
+      });
     });
   });
 });

@@ -16,6 +16,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Socket } from 'socket.io';
+import { InvalidConfigError } from '../errors.js';
 
 /** What the handshake carries, as a `verify` function sees it. */
 export type Handshake = Socket['handshake'];
@@ -155,7 +156,7 @@ export interface AuthenticatorDeps {
   onRefused?(reason: string): void;
 }
 
-/** Checks `options` and builds the middleware and policy. Throws `TypeError` for unusable options. */
+/** Checks `options` and builds the middleware and policy. Throws `InvalidConfigError` for unusable options. */
 export function createAuthenticator(options: AuthOptions, deps: AuthenticatorDeps): Authenticator {
   const verifyClaims = claimsVerifier(options, deps.now);
   const grants = new WeakMap<Socket, Grant>();
@@ -226,7 +227,8 @@ type ClaimsVerifier = (
 
 function claimsVerifier(options: AuthVerification, now: () => number): ClaimsVerifier {
   if ('verify' in options) {
-    if (typeof options.verify !== 'function') throw new TypeError('auth.verify must be a function');
+    if (typeof options.verify !== 'function')
+      throw new InvalidConfigError('auth.verify', 'must be a function');
     return async (handshake) => {
       const claims = await options.verify(handshake);
       if (claims === null || typeof claims !== 'object')
@@ -239,7 +241,7 @@ function claimsVerifier(options: AuthVerification, now: () => number): ClaimsVer
   if ('jwtSecret' in options) {
     const secret = options.jwtSecret;
     if ((typeof secret !== 'string' && !(secret instanceof Uint8Array)) || secret.length === 0)
-      throw new TypeError('auth.jwtSecret must be a non-empty string or bytes');
+      throw new InvalidConfigError('auth.jwtSecret', 'must be a non-empty string or bytes');
     key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
     algorithms = [...(options.algorithms ?? HMAC_ALGORITHMS)];
   } else {
@@ -249,12 +251,16 @@ function claimsVerifier(options: AuthVerification, now: () => number): ClaimsVer
       listed.length === 0 ||
       !listed.every((a) => typeof a === 'string')
     )
-      throw new TypeError('auth.algorithms must list the accepted algorithms with a public key');
+      throw new InvalidConfigError(
+        'auth.algorithms',
+        'must list the accepted algorithms with a public key',
+      );
     key =
       typeof options.publicKey === 'string'
         ? createPublicKey(options.publicKey)
         : options.publicKey;
-    if (key.type !== 'public') throw new TypeError('auth.publicKey must be a public key');
+    if (key.type !== 'public')
+      throw new InvalidConfigError('auth.publicKey', 'must be a public key');
     algorithms = [...listed];
   }
   return async (_handshake, token) => {

@@ -19,6 +19,7 @@
 
 import type { Logger as PinoLogger } from 'pino';
 import type { Server, Socket } from 'socket.io';
+import { InvalidConfigError } from '../errors.js';
 import type { Health } from './http.js';
 import type { SignalingState } from './state.js';
 
@@ -62,11 +63,12 @@ export interface DrainDeps {
 const isDuration = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
-/** Checks the options; throws `TypeError` for unusable ones. */
+/** Checks the options; throws `InvalidConfigError` for unusable ones. */
 export function resolveDrain(options: DrainOptions = {}): Required<DrainOptions> {
   const resolved = { ...DEFAULT_DRAIN, ...options };
   for (const [key, value] of Object.entries(resolved))
-    if (!isDuration(value)) throw new TypeError(`drain.${key} must be a non-negative number of ms`);
+    if (!isDuration(value))
+      throw new InvalidConfigError(`drain.${key}`, 'must be a non-negative number of ms', value);
   return resolved;
 }
 

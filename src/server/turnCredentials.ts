@@ -13,6 +13,7 @@
 
 import { createHmac } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
+import { InvalidConfigError } from '../errors.js';
 import { TokenBucket, systemClock, type Clock } from './rateLimit.js';
 
 export interface TurnOptions {
@@ -51,20 +52,20 @@ export function mintTurnCredential(
   return { username, credential };
 }
 
-/** Checks the options; throws `TypeError` for unusable ones. */
+/** Checks the options; throws `InvalidConfigError` for unusable ones. */
 export function resolveTurn(options: TurnOptions): Required<TurnOptions> {
   if (typeof options.secret !== 'string' || options.secret === '')
-    throw new TypeError('turn.secret must be a non-empty string');
+    throw new InvalidConfigError('turn.secret', 'must be a non-empty string');
   const urls: unknown = options.urls;
   if (
     !Array.isArray(urls) ||
     urls.length === 0 ||
     !urls.every((url) => typeof url === 'string' && /^turns?:/.test(url))
   )
-    throw new TypeError('turn.urls must list turn: or turns: URLs');
+    throw new InvalidConfigError('turn.urls', 'must list turn: or turns: URLs', urls);
   const ttl = options.ttl ?? DEFAULT_TURN_TTL;
   if (!Number.isFinite(ttl) || ttl < 60)
-    throw new TypeError('turn.ttl must be at least 60 seconds');
+    throw new InvalidConfigError('turn.ttl', 'must be at least 60 seconds', ttl);
   return { secret: options.secret, urls: [...(urls as string[])], ttl };
 }
 
