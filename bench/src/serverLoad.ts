@@ -38,6 +38,8 @@ const ONE_ADDRESS_LOAD = {
   messageBurstPerAddress: 1e12,
   inboundRatePerAddress: 1e12,
   inboundBurstPerAddress: 1e12,
+  maxClientsPerAddress: 1e12,
+  maxConnectionsPerAddress: 1e12,
 };
 
 export interface LoadOptions {

@@ -451,7 +451,7 @@ class Connection implements LocalPeer {
       return;
     }
     // Many sockets of one address cannot bury one recipient (fuzz finding F2).
-    if (!quotas.inbound.take(`${message.to}\n${this.address}`)) {
+    if (!quotas.inbound.take(message.to, this.address)) {
       const why = 'The recipient gets too many messages from your address; slow down.';
       this.drop('target-busy', why, ack, fields);
       return;

@@ -104,6 +104,74 @@ export class KeyedBudgets {
   }
 }
 
+/**
+ * One {@link Budget} per recipient and sender address. Unlike a
+ * {@link KeyedBudgets} keyed by both, everything kept for a recipient goes
+ * when it leaves ({@link forget}); what is left of recipients this node never
+ * hears leave (sockets of other nodes, a message racing a disconnect) is
+ * dropped by the same sweep of full budgets.
+ */
+export class InboundBudgets {
+  private readonly byRecipient = new Map<string, Map<string, Budget>>();
+  private count = 0;
+  private sweepAt = 1024;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly ratePerSecond: number,
+    private readonly clock: Clock,
+  ) {}
+
+  take(recipient: string, address: string, amount = 1): boolean {
+    let senders = this.byRecipient.get(recipient);
+    let budget = senders?.get(address);
+    if (budget === undefined) {
+      if (this.count >= this.sweepAt) {
+        this.sweep();
+        senders = this.byRecipient.get(recipient);
+      }
+      if (senders === undefined) {
+        senders = new Map();
+        this.byRecipient.set(recipient, senders);
+      }
+      budget = new Budget(this.capacity, this.ratePerSecond, this.clock);
+      senders.set(address, budget);
+      this.count += 1;
+    }
+    return budget.take(amount);
+  }
+
+  /** Drops every budget kept for `recipient` (it left). */
+  forget(recipient: string): void {
+    const senders = this.byRecipient.get(recipient);
+    if (senders === undefined) return;
+    this.count -= senders.size;
+    this.byRecipient.delete(recipient);
+  }
+
+  /** Budgets held, over all recipients. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Recipients with at least one budget. */
+  get recipients(): number {
+    return this.byRecipient.size;
+  }
+
+  private sweep(): void {
+    for (const [recipient, senders] of this.byRecipient) {
+      for (const [address, budget] of senders) {
+        if (!budget.full()) continue;
+        senders.delete(address);
+        this.count -= 1;
+      }
+      if (senders.size === 0) this.byRecipient.delete(recipient);
+    }
+    this.sweepAt = Math.max(1024, this.count * 2);
+  }
+}
+
 /** How the per-connection handler reaches another connection of this node. */
 export interface LocalPeer {
   /** Gives `tokens` `message` tokens beyond its bucket (a host replying to an admitted join). */
@@ -116,8 +184,8 @@ export class Quotas {
   readonly joinsByAddress: KeyedBudgets;
   readonly joinsByGroup: KeyedBudgets;
   readonly messagesByAddress: KeyedBudgets;
-  /** Keyed by recipient id and sender address. */
-  readonly inbound: KeyedBudgets;
+  /** Per recipient id and sender address; a recipient's budgets go when it leaves. */
+  readonly inbound: InboundBudgets;
   private readonly hostsByAddress = new Map<string, number>();
   /** `group\naddress` → members of that address in that group. */
   private readonly membersByAddress = new Map<string, number>();
@@ -143,7 +211,7 @@ export class Quotas {
       limits.messageRatePerAddress,
       clock,
     );
-    this.inbound = new KeyedBudgets(
+    this.inbound = new InboundBudgets(
       limits.inboundBurstPerAddress,
       limits.inboundRatePerAddress,
       clock,
@@ -188,8 +256,10 @@ export class Quotas {
     this.peers.set(id, peer);
   }
 
+  /** `id` left: forgets it as a peer and every inbound budget kept for it. */
   unregister(id: string): void {
     this.peers.delete(id);
+    this.inbound.forget(id);
   }
 
   /** A socket of this node, when it is one. */
