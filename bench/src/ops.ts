@@ -178,6 +178,9 @@ export async function opsCost(
             inboundBurstPerAddress: 1e9,
             requestRate: 1e9,
             requestBurst: 1e9,
+            // Every bench socket comes from one address.
+            maxClientsPerAddress: 1e12,
+            maxConnectionsPerAddress: 1e12,
           },
           ops: {
             metrics: setting === 'metrics' || setting === 'both',
