@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs before `npm test`: installs the system packages the end-to-end tests
-// use (Debian's chromium, redis-server and coturn) when they are missing.
+// use (Debian's chromium, redis-server, coturn, prometheus and haproxy) when they are missing.
 // As root it installs them with apt-get; otherwise it prints the one line to run.
 'use strict';
 const { existsSync } = require('node:fs');
@@ -10,6 +10,9 @@ const NEEDED = [
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
   { pkg: 'redis-server', bin: '/usr/bin/redis-server' },
   { pkg: 'coturn', bin: '/usr/bin/turnserver' },
+  // The operations specs: a real scraper (metrics) and a real load balancer (drain).
+  { pkg: 'prometheus', bin: '/usr/bin/prometheus' },
+  { pkg: 'haproxy', bin: '/usr/sbin/haproxy' },
 ];
 const missing = NEEDED.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length === 0) process.exit(0);
@@ -23,7 +26,7 @@ if (!isRoot) {
 process.stdout.write(`rxpeer: installing ${missing.join(', ')} from Debian's packages…\n`);
 execSync(line, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 // The Debian packages start their daemons on default ports; the tests start their own on loopback.
-for (const svc of ['redis-server', 'coturn']) {
+for (const svc of ['redis-server', 'coturn', 'prometheus', 'haproxy']) {
   try {
     execSync(`service ${svc} stop`, { stdio: 'ignore' });
   } catch {

@@ -27,7 +27,9 @@ export type RxpeerErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'CANDIDATE_BUFFER_FULL'
   | 'IDENTITY_REFUSED'
-  | 'STATE_UNAVAILABLE';
+  | 'STATE_UNAVAILABLE'
+  | 'AUTH_FAILED'
+  | 'FORBIDDEN';
 
 export type ErrorContext = Readonly<Record<string, unknown>>;
 
@@ -220,6 +222,41 @@ export class MessageTooLargeError extends RxpeerError {
       context: { label, peerId, size, limit, reason },
     });
   }
+}
+
+/**
+ * The signaling server refused the connection for its token (none, a bad
+ * signature, expired …): `connect_error` with `data.code === 'AUTH_FAILED'`.
+ */
+export class AuthFailedError extends RxpeerError {
+  constructor(readonly url: string, readonly reason: string, cause?: unknown) {
+    super('AUTH_FAILED', `The signaling server at ${url} refused the token: ${reason}`, {
+      cause,
+      context: { url, reason },
+    });
+  }
+}
+
+/** The server answered 403: the token does not grant this `create host` or `join` (or has expired). */
+export class ForbiddenError extends RxpeerError {
+  constructor(readonly request: string, readonly serverMessage: string) {
+    super('FORBIDDEN', `The signaling server forbade "${request}": ${serverMessage}`, {
+      context: { request, status: 403, serverMessage },
+    });
+  }
+}
+
+/** The typed error of a non-200 answer other than a `create host` 409: {@link ForbiddenError} for 403. */
+export function serverRejection(request: string, status: number, serverMessage: string): RxpeerError {
+  return status === 403
+    ? new ForbiddenError(request, serverMessage)
+    : new ServerRejectedError(request, status, serverMessage);
+}
+
+/** Whether a Socket.IO `connect_error` is a refused token (the server's middleware sets `data.code`). */
+export function isAuthRefusal(error: unknown): boolean {
+  const data = (error as { data?: unknown } | null)?.data;
+  return typeof data === 'object' && data !== null && (data as { code?: unknown }).code === 'AUTH_FAILED';
 }
 
 /** A short human description of anything thrown. */

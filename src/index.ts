@@ -17,6 +17,14 @@ export type {
   PeerState,
 } from './client/types.js';
 export * from './errors.js';
+export {
+  ICE_SERVERS_EVENT,
+  parseServerIceServers,
+  serverIceServers$,
+  withServerIceServers,
+  type ServerIceServers,
+  type ServerIceServersOptions,
+} from './client/iceServers.js';
 export { createLogger, consoleSink, silentLogger } from './logger.js';
 export type { Logger, LogFields, LogLevel, LogSink } from './logger.js';
 export type { HostInfo, ClientToServerEvents, ServerToClientEvents, OutgoingMessage, RelayedMessage } from './protocol/wire.js';

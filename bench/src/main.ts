@@ -15,11 +15,12 @@ import { bareMemory, perSocketKiB, serverLoad, GROUP } from './serverLoad';
 import { relayThroughput, medianOf } from './relay';
 import { clientSize } from './size';
 import { transfer } from './transfer';
+import { opsCost, opsMedian, OPS_SETTINGS } from './ops';
 import { createSignalingServer } from '../../src/server';
 import { fromSummary, single, table, type Row } from './report';
 import { summarize, median } from './stats';
 
-const SECTIONS = ['join', 'stun', 'mesh', 'server', 'relay', 'transfer', 'size'] as const;
+const SECTIONS = ['join', 'stun', 'mesh', 'server', 'relay', 'transfer', 'size', 'ops'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -41,6 +42,9 @@ interface Settings {
   relayWindow: number;
   /** Rounds of the §9 data-transfer variants (interleaved). */
   transferTrials: number;
+  opsTrials: number;
+  opsConnections: number;
+  opsMessages: number;
 }
 
 const FULL: Settings = {
@@ -60,6 +64,9 @@ const FULL: Settings = {
   relayMessages: 20_000,
   relayWindow: 256,
   transferTrials: 7,
+  opsTrials: 5,
+  opsConnections: 500,
+  opsMessages: 10_000,
 };
 
 const QUICK: Settings = {
@@ -79,6 +86,9 @@ const QUICK: Settings = {
   relayMessages: 1_000,
   relayWindow: 256,
   transferTrials: 1,
+  opsTrials: 1,
+  opsConnections: 100,
+  opsMessages: 1_000,
 };
 
 function parseArgs(argv: readonly string[]): {
@@ -709,6 +719,52 @@ async function main(): Promise<void> {
       ),
     );
   });
+
+  await section(
+    'ops',
+    `§10 cost of tokens and metrics (${s.opsTrials} trials × ${s.opsConnections} connections, ${s.opsMessages} messages)`,
+    async () => {
+      const r = await opsCost(s.opsTrials, s.opsConnections, s.opsMessages, s.relayWindow);
+      raw.ops = r;
+      const names = {
+        off: 'tokens off, metrics off',
+        token: 'tokens (HS256) on, metrics off',
+        metrics: 'tokens off, metrics on',
+        both: 'tokens on, metrics on',
+      } as const;
+      for (const setting of OPS_SETTINGS) {
+        rows.push(
+          single(
+            `ops.connect.${setting}`,
+            '10',
+            `server CPU per connection, ${names[setting]}`,
+            'µs',
+            opsMedian(r.trials[setting], 'connectCpuUs'),
+          ),
+          single(
+            `ops.relay.${setting}`,
+            '10',
+            `server CPU per relayed message, ${names[setting]}`,
+            'µs',
+            opsMedian(r.trials[setting], 'relayCpuUs'),
+          ),
+        );
+      }
+      for (const setting of ['metrics', 'both'] as const) {
+        const scrapes = r.scrapeMs[setting] ?? [];
+        if (scrapes.length > 0)
+          rows.push(
+            single(
+              `ops.scrape.${setting}`,
+              '10',
+              `one /metrics scrape with ${s.opsConnections} sockets, ${names[setting]}`,
+              'ms',
+              median(scrapes),
+            ),
+          );
+      }
+    },
+  );
 
   const seconds = (performance.now() - started) / 1000;
   const header = `rxpeer bench, ${meta.mode} run, ${meta.date}\nmachine: ${meta.cores} cores (${meta.cpu}), ${meta.memoryGiB} GiB, Node ${meta.node}, ${meta.os}; engine ${meta.engine}; commit ${meta.commit}${meta.srcDirty ? ' (+ uncommitted src changes)' : ''}; ${seconds.toFixed(0)} s`;

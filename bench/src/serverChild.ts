@@ -17,6 +17,8 @@ import { createSignalingServer, type SignalingLimits } from '../../src/server';
 export interface ChildOptions {
   kind: 'rxpeer' | 'bare';
   limits?: Partial<SignalingLimits>;
+  /** §9: metrics on or off, token verification with this HMAC secret. Default: the server's defaults. */
+  ops?: { metrics?: boolean; jwtSecret?: string };
 }
 
 export type ChildRequest =
@@ -71,6 +73,10 @@ async function main(): Promise<void> {
       port: 0,
       host: '127.0.0.1',
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.ops?.metrics === undefined ? {} : { metrics: options.ops.metrics }),
+      ...(options.ops?.jwtSecret === undefined
+        ? {}
+        : { auth: { jwtSecret: options.ops.jwtSecret } }),
     });
     url = server.url;
     stats = () => {

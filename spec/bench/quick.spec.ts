@@ -56,7 +56,16 @@ describe('npm run bench -- --quick', () => {
     expect(typeof result.meta.cores).toBe('number');
     expect(result.meta.node).toBe(process.version);
     const sections = new Set(result.rows.map((r) => r.id.split('.')[0]));
-    expect([...sections].sort()).toEqual(['join', 'mesh', 'relay', 'server', 'size', 'stun', 'transfer']);
+    expect([...sections].sort()).toEqual([
+      'join',
+      'mesh',
+      'ops',
+      'relay',
+      'server',
+      'size',
+      'stun',
+      'transfer',
+    ]);
     const notFinite = result.rows.flatMap((r) =>
       (['median', 'p95', 'p99', 'n'] as const)
         .filter((key) => key in r && !(typeof r[key] === 'number' && Number.isFinite(r[key])))

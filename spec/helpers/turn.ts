@@ -27,9 +27,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startTurn(): Promise<Turn> {
+/**
+ * Starts coturn. With `authSecret`, it takes time-limited credentials
+ * (`--use-auth-secret --static-auth-secret`, the scheme the signaling
+ * server's `turn` option mints) instead of the static user.
+ */
+export async function startTurn(options: { authSecret?: string } = {}): Promise<Turn> {
   if (!existsSync(BIN)) {
-    throw new Error(`${BIN} is missing: install Debian's coturn (npm test does it: scripts/ensure-system.cjs)`);
+    throw new Error(
+      `${BIN} is missing: install Debian's coturn (npm test does it: scripts/ensure-system.cjs)`,
+    );
   }
   const port = await freePort();
   const relayMin = 40000 + Math.floor(Math.random() * 20000);
@@ -44,9 +51,10 @@ export async function startTurn(): Promise<Turn> {
       `--listening-port=${port}`,
       `--min-port=${relayMin}`,
       `--max-port=${relayMin + 200}`,
-      `--user=${username}:${credential}`,
+      ...(options.authSecret === undefined
+        ? [`--user=${username}:${credential}`, '--lt-cred-mech']
+        : ['--use-auth-secret', `--static-auth-secret=${options.authSecret}`]),
       '--realm=rxpeer.test',
-      '--lt-cred-mech',
       '--no-tls',
       '--no-dtls',
       '--no-tcp-relay',
@@ -60,7 +68,10 @@ export async function startTurn(): Promise<Turn> {
   );
   let log = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`coturn did not start within 5 s:\n${log}`)), 5000);
+    const timer = setTimeout(
+      () => reject(new Error(`coturn did not start within 5 s:\n${log}`)),
+      5000,
+    );
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
       if (/listener opened on|Total General servers/i.test(log)) {

@@ -35,6 +35,7 @@ import {
   InvalidStateError,
   RxpeerError,
   ServerRejectedError,
+  serverRejection,
   SignalingConnectError,
 } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -111,8 +112,9 @@ function toSocketOptions(options: PeerSocketOptions = {}): Record<string, unknow
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
     // Tells the server this client reads every status (docs/limits.md: Extreal clients get 409 instead).
-    auth: { caps: [...CLIENT_HANDSHAKE_AUTH.caps] },
     ...rest,
+    // The app's own `auth` (a token …) keeps the caps unless it sets its own.
+    auth: { caps: [...CLIENT_HANDSHAKE_AUTH.caps], ...(rest.auth as object | undefined) },
     ...(connectionTimeout === undefined ? {} : { timeout: connectionTimeout }),
     autoConnect: false,
     forceNew: true,
@@ -415,7 +417,7 @@ export class PeerClient {
           const response = parseCreateHostResponse(raw);
           if (response === undefined) throw new InvalidMessageError('malformed "create host" response', raw);
           if (response.status === Status.Conflict) throw new HostNameAlreadyExistsError(name, response.message);
-          if (response.status !== Status.Ok) throw new ServerRejectedError('create host', response.status, response.message);
+          if (response.status !== Status.Ok) throw serverRejection('create host', response.status, response.message);
           const id = socket.id ?? '';
           this.machine$.next({ kind: 'started', role, id });
           this.log.info('started as host', { name, id });

@@ -46,7 +46,7 @@ import {
   HostLeftError,
   IdentityClaimError,
   HostNameAlreadyExistsError,
-  ServerRejectedError,
+  serverRejection,
   SignalingDisconnectedError,
   InvalidMessageError,
   NegotiationError,
@@ -1356,7 +1356,7 @@ export class Session {
         const response = parseCreateHostResponse(raw);
         if (response?.status === Status.Conflict) throw new HostNameAlreadyExistsError(name, response.message);
         if (response?.status !== Status.Ok) {
-          throw new ServerRejectedError('create host', response?.status ?? 0, response?.message ?? 'malformed response');
+          throw serverRejection('create host', response?.status ?? 0, response?.message ?? 'malformed response');
         }
         return response;
       }),

@@ -9,6 +9,7 @@
  */
 
 import { parseCli } from './config.js';
+import { drainOnSignal } from './drain.js';
 import { createSignalingServer, SignalingConfigError } from './signalingServer.js';
 
 export interface CliIo {
@@ -133,8 +134,15 @@ export async function main(
     signals.once('SIGTERM', onTerm);
     signals.once('SIGINT', onInt);
   });
-  stdout.write(`rxpeer signaling server: ${signal} received, closing\n`);
-  await server.close();
+  if (signal === 'SIGTERM') {
+    stdout.write(
+      `rxpeer signaling server: ${signal} received, closing after a drain (again: at once)\n`,
+    );
+    await drainOnSignal(server, signals);
+  } else {
+    stdout.write(`rxpeer signaling server: ${signal} received, closing\n`);
+    await server.close();
+  }
   stdout.write('rxpeer signaling server: closed\n');
   return 0;
 }

@@ -13,7 +13,9 @@ import {
   resolveLimits,
   type SignalingLimits,
 } from './limits.js';
+import type { MetricsOptions } from './metrics.js';
 import type { SignalingServerOptions } from './signalingServer.js';
+import type { TurnOptions } from './turnCredentials.js';
 
 /** A setting that cannot be used; the command exits with code 2. */
 export class ConfigError extends RxpeerError {
@@ -30,6 +32,8 @@ interface Setting {
   env?: string;
   value: string;
   description: string;
+  /** The flag may be repeated; each occurrence is applied. */
+  multiple?: boolean;
   apply(raw: string, into: SignalingServerOptions, source: string): void;
 }
 
@@ -120,6 +124,127 @@ const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof Signalin
   }),
 );
 
+function parseDuration(raw: string, source: string): number {
+  const value = parseNumber(raw, source);
+  if (!Number.isFinite(value)) throw new ConfigError(`${source} must be a finite number of ms`);
+  return value;
+}
+
+type PartialTurn = Partial<TurnOptions>;
+const turnOf = (into: SignalingServerOptions): PartialTurn => into.turn ?? {};
+
+/** Settings that only work together: TURN needs a secret and at least one URL. */
+function checkOperations(options: SignalingServerOptions): void {
+  if (options.turn === undefined) return;
+  const turn = options.turn as PartialTurn;
+  if (turn.secret === undefined || turn.urls === undefined || turn.urls.length === 0)
+    throw new ConfigError('TURN credentials need both --turn-secret and at least one --turn-url');
+}
+
+const metricsOf = (into: SignalingServerOptions): MetricsOptions =>
+  typeof into.metrics === 'object'
+    ? into.metrics
+    : into.metrics === false
+      ? { enabled: false }
+      : {};
+
+/** Operations (docs/operations.md): tokens, readiness and drain, metrics, TURN credentials. */
+const operationsSettings: Setting[] = [
+  {
+    flag: 'jwt-secret',
+    env: 'SIGNALING_JWT_SECRET',
+    value: '<secret>',
+    description: 'admit only sockets with a JWT signed with this HMAC secret (default: open)',
+    apply(raw, into) {
+      if (raw !== '') into.auth = { jwtSecret: raw };
+    },
+  },
+  {
+    flag: 'drain-timeout',
+    env: 'SIGNALING_DRAIN_TIMEOUT',
+    value: '<ms>',
+    description: 'on SIGTERM, longest wait for clients to move before closing (default 30000)',
+    apply(raw, into, source) {
+      into.drain = { ...into.drain, timeoutMs: parseDuration(raw, source) };
+    },
+  },
+  {
+    flag: 'drain-move-after',
+    env: 'SIGNALING_DRAIN_MOVE_AFTER',
+    value: '<ms>',
+    description: 'on SIGTERM, time between /readyz 503 and telling clients to move (default 2000)',
+    apply(raw, into, source) {
+      into.drain = { ...into.drain, moveAfterMs: parseDuration(raw, source) };
+    },
+  },
+  {
+    flag: 'turn-secret',
+    env: 'SIGNALING_TURN_SECRET',
+    value: '<secret>',
+    description: 'mint TURN credentials with this secret (coturn static-auth-secret)',
+    apply(raw, into) {
+      if (raw !== '') into.turn = { ...turnOf(into), secret: raw } as TurnOptions;
+    },
+  },
+  {
+    flag: 'turn-url',
+    env: 'SIGNALING_TURN_URLS',
+    value: '<url>',
+    multiple: true,
+    description: 'a TURN URL handed to clients; repeatable, comma-separated in the env, adds to it',
+    apply(raw, into, source) {
+      const urls = raw
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== '');
+      for (const url of urls)
+        if (!/^turns?:/.test(url))
+          throw new ConfigError(`${source} must be turn: or turns: URLs, got "${url}"`);
+      into.turn = { ...turnOf(into), urls: [...(turnOf(into).urls ?? []), ...urls] } as TurnOptions;
+    },
+  },
+  {
+    flag: 'turn-ttl',
+    env: 'SIGNALING_TURN_TTL',
+    value: '<seconds>',
+    description: 'lifetime of each TURN credential, seconds (default 86400)',
+    apply(raw, into, source) {
+      const ttl = parseNumber(raw, source);
+      if (!Number.isFinite(ttl) || ttl < 60)
+        throw new ConfigError(`${source} must be at least 60 seconds`);
+      into.turn = { ...turnOf(into), ttl } as TurnOptions;
+    },
+  },
+  {
+    flag: 'metrics',
+    env: 'SIGNALING_METRICS',
+    value: '<bool>',
+    description: 'serve Prometheus metrics at GET /metrics (default true)',
+    apply(raw, into, source) {
+      into.metrics = { ...metricsOf(into), enabled: parseBoolean(raw, source) };
+    },
+  },
+  {
+    flag: 'metrics-port',
+    env: 'SIGNALING_METRICS_PORT',
+    value: '<port>',
+    description: 'serve /metrics on this port instead of the signaling port',
+    apply(raw, into, source) {
+      into.metrics = { ...metricsOf(into), port: parsePort(raw, source) };
+    },
+  },
+  {
+    flag: 'metrics-host',
+    env: 'SIGNALING_METRICS_HOST',
+    value: '<address>',
+    description: 'address of the metrics port (default: --host)',
+    apply(raw, into, source) {
+      if (raw.trim() === '') throw new ConfigError(`${source} must not be empty`);
+      into.metrics = { ...metricsOf(into), host: raw.trim() };
+    },
+  },
+];
+
 export const SETTINGS: readonly Setting[] = [
   {
     flag: 'port',
@@ -201,6 +326,7 @@ export const SETTINGS: readonly Setting[] = [
     },
   },
   ...limitSettings,
+  ...operationsSettings,
 ];
 
 export function usage(): string {
@@ -235,14 +361,20 @@ export function parseCli(argv: readonly string[], env: Env): CliParse {
       const raw = setting.env === undefined ? undefined : env[setting.env];
       if (raw !== undefined) setting.apply(raw, options, setting.env ?? setting.flag);
     }
-    const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    const parseOptions: Record<
+      string,
+      { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+    > = {
       help: { type: 'boolean', short: 'h' },
     };
     for (const setting of SETTINGS) {
-      parseOptions[setting.flag] =
-        setting.short === undefined ? { type: 'string' } : { type: 'string', short: setting.short };
+      parseOptions[setting.flag] = {
+        type: 'string',
+        ...(setting.short === undefined ? {} : { short: setting.short }),
+        ...(setting.multiple === true ? { multiple: true } : {}),
+      };
     }
-    let values: Record<string, string | boolean | undefined>;
+    let values: Record<string, string | string[] | boolean | undefined>;
     try {
       ({ values } = parseArgs({
         args: [...argv],
@@ -250,7 +382,7 @@ export function parseCli(argv: readonly string[], env: Env): CliParse {
         strict: true,
         allowPositionals: false,
       }) as {
-        values: Record<string, string | boolean | undefined>;
+        values: Record<string, string | string[] | boolean | undefined>;
       });
     } catch (error) {
       throw new ConfigError(error instanceof Error ? error.message : String(error));
@@ -259,7 +391,10 @@ export function parseCli(argv: readonly string[], env: Env): CliParse {
     for (const setting of SETTINGS) {
       const raw = values[setting.flag];
       if (typeof raw === 'string') setting.apply(raw, options, `--${setting.flag}`);
+      else if (Array.isArray(raw))
+        for (const one of raw) setting.apply(one, options, `--${setting.flag}`);
     }
+    checkOperations(options);
     try {
       resolveLimits(options.limits);
     } catch (error) {

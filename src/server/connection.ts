@@ -22,9 +22,11 @@ import {
   type ListHostsResponse,
   type ServerToClientEvents,
 } from '../protocol/wire.js';
+import type { Policy } from './auth.js';
 import { parseListOffset, type HostPages } from './hostList.js';
 import { validateHostName } from './hostName.js';
 import type { SignalingLimits } from './limits.js';
+import type { MetricsHooks } from './metrics.js';
 import type { Notifier } from './notifier.js';
 import { addressKey, type LocalPeer, type Quotas } from './quotas.js';
 import { TokenBucket, type Clock } from './rateLimit.js';
@@ -37,6 +39,7 @@ import {
   type SignalingState,
 } from './state.js';
 import type { MessageDropReason, RequestRejection, StatsCounter } from './stats.js';
+import { TURN_EVENT } from './turnCredentials.js';
 
 /** Statuses used in acknowledgements, beyond the protocol's 200/400/409/429. */
 export const ServerStatus = {
@@ -76,6 +79,10 @@ export interface ConnectionContext {
    * proxy, the address the proxy saw.
    */
   readonly addressOf?: (socket: ServerSocket) => string | undefined;
+  /** Who may create and join what (src/server/auth.ts); `OPEN_POLICY` without tokens. */
+  readonly policy: Policy;
+  /** Metrics hooks (src/server/metrics.ts); `NO_METRICS` when off. */
+  readonly metrics: MetricsHooks;
 }
 
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -95,6 +102,7 @@ export const DROPS: Readonly<
   'join-limited': { status: ServerStatus.TooManyRequests, level: 'debug', strike: false },
   'group-full': { status: ServerStatus.Forbidden, level: 'debug', strike: false },
   'target-busy': { status: ServerStatus.TooManyRequests, level: 'debug', strike: false },
+  forbidden: { status: ServerStatus.Forbidden, level: 'debug', strike: false },
   'internal-error': { status: ServerStatus.InternalError, level: 'error', strike: false },
   unavailable: { status: ServerStatus.ServiceUnavailable, level: 'warn', strike: false },
 };
@@ -108,11 +116,17 @@ export const REFUSALS: Readonly<Record<RequestRejection, { status: number; strik
   'rate-limited': { status: ServerStatus.TooManyRequests, strike: true },
   'list-limited': { status: ServerStatus.TooManyRequests, strike: false },
   'address-quota': { status: ServerStatus.Forbidden, strike: false },
+  forbidden: { status: ServerStatus.Forbidden, strike: false },
   'internal-error': { status: ServerStatus.InternalError, strike: false },
   unavailable: { status: ServerStatus.ServiceUnavailable, strike: false },
 };
 
-const KNOWN_EVENTS: ReadonlySet<string> = new Set(['create host', 'list hosts', 'message']);
+const KNOWN_EVENTS: ReadonlySet<string> = new Set([
+  'create host',
+  'list hosts',
+  'message',
+  TURN_EVENT,
+]);
 const UNAVAILABLE = 'The server cannot reach its shared state right now; try again shortly.';
 
 type RequestEvent = 'create host' | 'list hosts';
@@ -199,6 +213,7 @@ class Connection implements LocalPeer {
 
   private strike(why: string): void {
     const { limits, clock } = this.ctx;
+    this.ctx.metrics.strike();
     this.strikes ??= new TokenBucket(limits.maxStrikes, limits.strikeRecoveryRate, clock);
     if (this.cut || this.strikes.take()) return;
     this.cut = true;
@@ -238,7 +253,7 @@ class Connection implements LocalPeer {
    * to 503/500 ({@link guard}), and answers ({@link answer}).
    */
   private onRequest(event: RequestEvent, args: unknown[]): void {
-    const ack = lastFunction(args);
+    const ack = this.ctx.metrics.timed(event, lastFunction(args));
     if (ack === undefined) {
       this.reject('no-ack');
       this.log.debug({ event }, 'request without an ack: ignored');
@@ -305,6 +320,8 @@ class Connection implements LocalPeer {
     const { limits, quotas, state, counters } = this.ctx;
     const valid = validateHostName(args.length > 1 ? args[0] : undefined, limits.maxHostNameLength);
     if (!valid.ok) return refusal('bad-name', valid.message);
+    const granted = this.ctx.policy.canHost(this.socket, valid.name);
+    if (!granted.ok) return refusal('forbidden', granted.message);
     const needsSlot = !this.holdsHostSlot;
     if (needsSlot && !quotas.reserveHost(this.address)) {
       return refusal(
@@ -444,6 +461,7 @@ class Connection implements LocalPeer {
 
   private relay(message: ClientMessage, ack: Ack<MessageAck> | undefined): void {
     this.ctx.notifier.deliver(message.to, toRelayed(message, this.id));
+    this.ctx.metrics.relayed(message.type, this.id, message.to);
     this.log.debug({ type: message.type, to: message.to }, 'message relayed');
     ack?.({ status: ServerStatus.Ok, message: 'Relayed.' });
   }
@@ -452,6 +470,11 @@ class Connection implements LocalPeer {
   private async join(message: ClientMessage, ack: Ack<MessageAck> | undefined): Promise<void> {
     const { limits, quotas } = this.ctx;
     const fields = { type: message.type, to: message.to };
+    const granted = await this.ctx.policy.canJoin(this.socket, message.to);
+    if (!granted.ok) {
+      this.drop('forbidden', granted.message, ack, fields);
+      return;
+    }
     const refused = this.admit(message.to);
     if (refused !== undefined) {
       this.drop('join-limited', refused, ack, fields);

@@ -70,3 +70,22 @@ export {
 } from './stats.js';
 export { main, type CliIo, type SignalSource } from './cli.js';
 export { parseCli, usage, ConfigError, type CliParse } from './config.js';
+export {
+  AuthError,
+  handshakeToken,
+  type AuthOptions,
+  type AuthVerification,
+  type Handshake,
+  type Policy,
+  type TokenClaims,
+  type Verdict,
+} from './auth.js';
+export { DEFAULT_DRAIN, type DrainOptions, type DrainPhase, type Readiness } from './drain.js';
+export type { MetricsOptions } from './metrics.js';
+export {
+  DEFAULT_TURN_TTL,
+  mintTurnCredential,
+  TURN_EVENT,
+  type IceServersGrant,
+  type TurnOptions,
+} from './turnCredentials.js';

@@ -24,6 +24,11 @@ import { ConnectionTracker } from './lifecycle.js';
 import { MemoryGuard, v8Heap, type HeapProbe } from './memoryGuard.js';
 import { PacketGuard } from './packetGuard.js';
 import { TransportCounter, type HandshakeRefusal, type TransportStats } from './transportStats.js';
+import { createAuthenticator, OPEN_POLICY, type AuthOptions } from './auth.js';
+import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.js';
+import { NO_METRICS, ServerMetrics, type MetricsOptions } from './metrics.js';
+import { operationsRoutes } from './opsRoutes.js';
+import { TurnIssuer, type TurnOptions } from './turnCredentials.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
 import { createNotifier } from './notifier.js';
@@ -79,6 +84,18 @@ export interface SignalingServerOptions {
   /** Millisecond clock for the rate limits; specs inject a fake one. */
   clock?: Clock;
   /**
+   * Admission by token (docs/operations.md): every connection must present a
+   * token the server verifies; its `rxpeer` claim restricts which hosts it
+   * may create and join. Without it the server is open.
+   */
+  auth?: AuthOptions;
+  /** Timing of `drain()` (SIGTERM with the CLI); see docs/operations.md "Drain". */
+  drain?: DrainOptions;
+  /** Prometheus metrics at `GET /metrics` (default on); `false` turns them off, `{ port }` serves them on their own port. */
+  metrics?: boolean | MetricsOptions;
+  /** Mint TURN credentials (coturn `use-auth-secret`) and hand each client its ICE servers. */
+  turn?: TurnOptions;
+  /**
    * Reverse proxies in front of the server whose `X-Forwarded-For` is
    * trusted: the per-address limits then count the address the outermost of
    * them saw. Default 0: the header is ignored (anyone can write it) and the
@@ -117,6 +134,15 @@ export interface SignalingServer {
   health(): Promise<Health>;
   /** Disconnects every socket, waits for their clean-up, closes the HTTP server. Idempotent. */
   close(): Promise<void>;
+  /** What `GET /readyz` answers: ready while serving and the state backend answers. */
+  ready(): Promise<Readiness>;
+  /**
+   * Not ready any more, then tells every client to move to another node and
+   * closes once they are gone or at `drain.timeoutMs`. Resolves once closed.
+   */
+  drain(): Promise<void>;
+  /** Where the metrics are served: `<url>/metrics`, the metrics port's URL, or `undefined` when off. */
+  readonly metricsUrl: string | undefined;
 }
 
 const DEFAULT_PORT = 3010;
@@ -169,6 +195,18 @@ export async function createSignalingServer(
   options: SignalingServerOptions = {},
 ): Promise<SignalingServer> {
   const limits = resolveLimits(options.limits);
+  const drainOptions = resolveDrain(options.drain);
+  // Options are checked before anything opens; the state is read lazily.
+  const authenticator =
+    options.auth === undefined
+      ? undefined
+      : createAuthenticator(options.auth, {
+          hostNameOf: (socketId) => state.hostNameOf(socketId),
+          now: options.auth.now ?? Date.now,
+          onRefused: (reason) => log.info({ reason }, 'connection refused: token'),
+        });
+  const turn =
+    options.turn === undefined ? undefined : new TurnIssuer(options.turn, options.auth?.now);
   const clock = options.clock ?? systemClock;
   const log = createLogger(options);
   const trustProxy = options.trustProxy ?? 0;
@@ -190,7 +228,22 @@ export async function createSignalingServer(
         );
   /** The cluster closes its own state. */
   const ownsState = options.state === undefined && cluster === undefined;
-  const state: SignalingState = cluster?.state ?? options.state ?? new InMemorySignalingState();
+  const baseState: SignalingState = cluster?.state ?? options.state ?? new InMemorySignalingState();
+  const metricsOptions: MetricsOptions =
+    typeof options.metrics === 'object' ? options.metrics : { enabled: options.metrics ?? true };
+  const metrics =
+    metricsOptions.enabled === false
+      ? undefined
+      : new ServerMetrics(
+          {
+            stats: () => counters.snapshot(sockets()),
+            state: baseState,
+            redis: cluster !== undefined,
+          },
+          metricsOptions,
+        );
+  const hooks = metrics ?? NO_METRICS;
+  const state = metrics?.instrument(baseState) ?? baseState;
   const adapter = cluster?.adapter ?? options.adapter;
   const counters = new StatsCounter();
   /** Every task still running on a socket's chain, so `close()` can wait for them. */
@@ -265,7 +318,14 @@ export async function createSignalingServer(
       },
       createRequestListener({
         health,
-        onRequest: options.onRequest,
+        onRequest: operationsRoutes(
+          {
+            readiness: (): Promise<Readiness> => drain.readiness(),
+            metrics:
+              metricsOptions.port === undefined ? metrics?.exposition.bind(metrics) : undefined,
+          },
+          options.onRequest,
+        ),
         staticDir: options.staticDir,
         overloaded: () => memory.overloaded(),
         onError: (error: unknown, req: IncomingMessage) =>
@@ -369,6 +429,16 @@ export async function createSignalingServer(
     packetGuard.afterClient();
     engineGuard.watch(raw as EngineConnection);
   });
+
+  if (authenticator !== undefined) server.use(authenticator.middleware);
+  const policy = authenticator?.policy ?? OPEN_POLICY;
+  turn?.attach(server, (socket) => authenticator?.subjectOf(socket), clock);
+
+  const drain: Drain = new Drain(
+    { io: server, state, health, close: () => close(), log },
+    drainOptions,
+  );
+
   server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');
   });
@@ -405,6 +475,8 @@ export async function createSignalingServer(
     notifier,
     quotas: new Quotas(limits, clock),
     pages: new HostPages(limits.maxListedHosts),
+    policy,
+    metrics: hooks,
   };
   server.on('connection', (socket) => handleConnection(socket, connectionContext));
 
@@ -425,12 +497,23 @@ export async function createSignalingServer(
   const port =
     typeof address === 'object' && address !== null ? address.port : (options.port ?? DEFAULT_PORT);
   const boundHost = typeof address === 'object' && address !== null ? address.address : host;
-  log.info({ url: formatUrl(boundHost, port) }, 'listening');
+  const metricsUrl =
+    metrics === undefined
+      ? undefined
+      : ((await metrics.listen(boundHost).catch(async (error: unknown) => {
+          // The metrics port is taken: nothing may stay open.
+          await new Promise<void>((resolve) => void server.close(() => resolve()));
+          if (ownsState) await state.close();
+          await cluster?.close();
+          throw error;
+        })) ?? `${formatUrl(boundHost, port)}/metrics`);
+  log.info({ url: formatUrl(boundHost, port), metrics: metricsUrl }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      drain.closed();
       // After the grace period, cut what is still open, WebSocket connections included.
       const forceTimer = setTimeout(() => {
         const engine = server.engine as unknown as { clients: Record<string, EngineConnection> };
@@ -457,6 +540,7 @@ export async function createSignalingServer(
       clearTimeout(forceTimer);
       while (pending.size > 0) await Promise.allSettled([...pending]);
       state.setListener?.(undefined);
+      await metrics?.close();
       if (ownsState) await state.close();
       await cluster?.close();
       log.info('closed');
@@ -475,5 +559,8 @@ export async function createSignalingServer(
     stats: () => ({ ...counters.snapshot(sockets()), transport: transport.snapshot(clients()) }),
     health,
     close,
+    ready: () => drain.readiness(),
+    drain: () => drain.drain(),
+    metricsUrl,
   };
 }

@@ -20,6 +20,8 @@ export type MessageDropReason =
   | 'group-full'
   /** The recipient already got `inboundBurstPerAddress` messages from the sender's address (per-target bound). */
   | 'target-busy'
+  /** 403: `join` not granted by the sender's token, or its token expired (src/server/auth.ts). */
+  | 'forbidden'
   /** The state backend failed while routing the message. */
   | 'internal-error'
   /** The shared state (Redis) was unreachable, and the two sockets are not both on this node. */
@@ -35,6 +37,7 @@ export const MESSAGE_DROP_REASONS: readonly MessageDropReason[] = [
   'join-limited',
   'group-full',
   'target-busy',
+  'forbidden',
   'internal-error',
   'unavailable',
 ];
@@ -49,6 +52,8 @@ export type RequestRejection =
   | 'wrong-role'
   /** 409: another socket hosts the name. */
   | 'name-taken'
+  /** 403 (409 to clients that do not announce exact statuses): not granted by the token, or it expired. */
+  | 'forbidden'
   /** 429: the socket's `create host` bucket was empty (a strike). */
   | 'rate-limited'
   /** 429: `list hosts` over the socket's list bucket or its address's byte budget (never a strike). */
@@ -65,6 +70,7 @@ export const REQUEST_REJECTIONS: readonly RequestRejection[] = [
   'bad-name',
   'wrong-role',
   'name-taken',
+  'forbidden',
   'rate-limited',
   'list-limited',
   'address-quota',

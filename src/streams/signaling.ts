@@ -3,7 +3,7 @@
  * parsed here, at the edge, into the typed unions of `protocol/wire`.
  */
 import { Observable, map } from 'rxjs';
-import { InvalidMessageError, SignalingConnectError } from '../errors.js';
+import { AuthFailedError, InvalidMessageError, SignalingConnectError, isAuthRefusal } from '../errors.js';
 import {
   parseRelayedMessage,
   parseUserDisconnected,
@@ -74,7 +74,9 @@ export function connected$(socket: SignalingSocket, url: string): Observable<voi
     };
     const onError: Listener = (error) => {
       const reason = error instanceof Error ? error.message : String(error);
-      subscriber.error(new SignalingConnectError(url, reason, error));
+      subscriber.error(
+        isAuthRefusal(error) ? new AuthFailedError(url, reason, error) : new SignalingConnectError(url, reason, error),
+      );
     };
     socket.on('connect', onConnect);
     socket.on('connect_error', onError);
