@@ -104,7 +104,7 @@ export interface SignalingStats {
 const zeroed = <K extends string>(keys: readonly K[]): Record<K, number> =>
   Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 
-/** @internal Mutable counters behind `stats()`. */
+/** Mutable counters behind `stats()` (not exported from the package entry). */
 export class StatsCounter {
   connections = 0;
   relayed = 0;
