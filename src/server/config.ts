@@ -106,6 +106,8 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof SignalingLimits, string>> = {
   headersTimeoutMs: 'HTTP headers must arrive within, ms',
   requestTimeoutMs: 'a whole HTTP request must arrive within, ms',
   shutdownGraceMs: 'shutdown grace before every connection is cut, ms',
+  inboundBytesPerAddressRate: 'bytes read per second from one client address (WebSocket + polling)',
+  inboundBytesPerAddressBurst: 'bytes read in a burst from one client address',
 };
 
 const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]).map(

@@ -23,11 +23,17 @@ import { EngineGuard, forceClose, type EngineConnection } from './engineGuard.js
 import { ConnectionTracker } from './lifecycle.js';
 import { MemoryGuard, v8Heap, type HeapProbe } from './memoryGuard.js';
 import { PacketGuard } from './packetGuard.js';
+import {
+  InboundByteBudget,
+  installPollingThrottle,
+  throttleWebSocket,
+  type ThrottledWebSocket,
+} from './inboundBytes.js';
 import { TransportCounter, type HandshakeRefusal, type TransportStats } from './transportStats.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
 import { createNotifier } from './notifier.js';
-import { Quotas } from './quotas.js';
+import { addressKey, Quotas } from './quotas.js';
 import { systemClock, type Clock } from './rateLimit.js';
 import { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redisCluster.js';
 import { InMemorySignalingState, StateUnavailableError, type SignalingState } from './state.js';
@@ -359,6 +365,38 @@ export async function createSignalingServer(
   });
   installHandshakeGate(httpServer, server.path(), admit);
 
+  // The inbound byte budget per client address (docs/admission.md). It runs
+  // on the system clock: a spec's frozen clock would hold connections forever.
+  const inboundBytes = new InboundByteBudget(
+    limits.inboundBytesPerAddressRate,
+    limits.inboundBytesPerAddressBurst,
+    systemClock,
+  );
+  const onHeld = (): void => {
+    transport.throttled += 1;
+  };
+  installPollingThrottle(httpServer, {
+    path: server.path(),
+    key: (req) => addressKey(clientAddress(req, trustProxy)),
+    budget: inboundBytes,
+    maxBodyBytes: limits.maxHttpBufferSize,
+    events: { onHeld },
+  });
+  const throttle = (connection: EngineConnection): void => {
+    const ws = connection.transport.socket as ThrottledWebSocket | undefined;
+    if (connection.transport.name !== 'websocket' || ws === undefined) return;
+    const stop = throttleWebSocket(
+      ws,
+      addressKey(connection.remoteAddress),
+      inboundBytes,
+      undefined,
+      {
+        onHeld,
+      },
+    );
+    connection.once('close', stop);
+  };
+
   // Around Socket.IO's own listener, which creates the client (and its decoder).
   server.engine.prependListener('connection', (raw: unknown) => {
     const connection = raw as EngineConnection;
@@ -367,7 +405,10 @@ export async function createSignalingServer(
   });
   server.engine.on('connection', (raw: unknown) => {
     packetGuard.afterClient();
-    engineGuard.watch(raw as EngineConnection);
+    const connection = raw as EngineConnection;
+    engineGuard.watch(connection);
+    throttle(connection);
+    connection.once('upgrade', () => throttle(connection));
   });
   server.engine.on('connection_error', (error: { code?: unknown; message?: unknown }) => {
     log.debug({ code: error.code, reason: error.message }, 'engine.io connection error');

@@ -1,0 +1,249 @@
+/**
+ * The inbound byte budget (docs/admission.md): what one client address may
+ * send the server, in bytes per second with a burst, counted before anything
+ * is parsed.
+ *
+ * - WebSocket: every chunk the TCP socket delivers is counted as it arrives
+ *   (before `ws` decodes a frame); once the address is in debt the WebSocket
+ *   is paused (`ws.pause()` stops reading the TCP socket) until the debt is
+ *   paid back. An over-budget sender then costs the server nothing: its bytes
+ *   wait in the kernel and, once those buffers are full, in the sender.
+ * - Long-polling: a POST of an address in debt is handed to engine.io only
+ *   once the debt is paid back (its body waits in the kernel meanwhile); its
+ *   `Content-Length` is charged when it is handed over, bytes beyond it as
+ *   they arrive.
+ *
+ * The budget may go below zero by what was already read (one TCP chunk per
+ * WebSocket, one body per POST); the wait pays that back too, so the
+ * sustained rate holds.
+ */
+
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { isHandshake } from './admission.js';
+import type { Clock } from './rateLimit.js';
+
+/** Timers the throttles use; injectable so specs run them in fake time. */
+export interface Timers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  set(callback, ms) {
+    const timer = setTimeout(callback, ms);
+    timer.unref();
+    return timer;
+  },
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+interface Balance {
+  tokens: number;
+  last: number;
+}
+
+/** Byte token buckets per address key that may run into debt. */
+export class InboundByteBudget {
+  private readonly balances = new Map<string, Balance>();
+  private sweepAt = 1024;
+
+  constructor(
+    readonly bytesPerSecond: number,
+    readonly burstBytes: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Counts `bytes` received from `key`; returns the ms until its balance is back to zero (0: go on). */
+  spend(key: string, bytes: number): number {
+    const balance = this.balance(key);
+    balance.tokens -= bytes;
+    return this.debtMs(balance);
+  }
+
+  /** The ms until `key`'s balance is back to zero; 0 when it is not in debt. */
+  wait(key: string): number {
+    const balance = this.balances.get(key);
+    if (balance === undefined) return 0;
+    this.refill(balance);
+    return this.debtMs(balance);
+  }
+
+  /** Bytes `key` may still send at once (negative: its debt). */
+  available(key: string): number {
+    const balance = this.balances.get(key);
+    if (balance === undefined) return this.burstBytes;
+    this.refill(balance);
+    return balance.tokens;
+  }
+
+  /** Addresses remembered (those not back at a full burst). */
+  get size(): number {
+    return this.balances.size;
+  }
+
+  private debtMs(balance: Balance): number {
+    if (balance.tokens >= 0) return 0;
+    if (!(this.bytesPerSecond > 0)) return Number.POSITIVE_INFINITY;
+    return Math.ceil((-balance.tokens / this.bytesPerSecond) * 1000);
+  }
+
+  private balance(key: string): Balance {
+    let balance = this.balances.get(key);
+    if (balance === undefined) {
+      if (this.balances.size >= this.sweepAt) this.sweep();
+      balance = { tokens: this.burstBytes, last: this.clock() };
+      this.balances.set(key, balance);
+    } else {
+      this.refill(balance);
+    }
+    return balance;
+  }
+
+  private refill(balance: Balance): void {
+    const now = this.clock();
+    const elapsed = now - balance.last;
+    balance.last = now;
+    if (elapsed > 0)
+      balance.tokens = Math.min(
+        this.burstBytes,
+        balance.tokens + (elapsed / 1000) * this.bytesPerSecond,
+      );
+  }
+
+  /** Forgets every address back at a full burst. */
+  private sweep(): void {
+    for (const [key, balance] of this.balances) {
+      this.refill(balance);
+      if (balance.tokens >= this.burstBytes) this.balances.delete(key);
+    }
+    this.sweepAt = Math.max(1024, this.balances.size * 2);
+  }
+}
+
+/** The parts of a `ws` WebSocket the throttle uses. */
+export interface ThrottledWebSocket {
+  pause(): void;
+  resume(): void;
+  /** The TCP socket under it (`ws` keeps it there). */
+  readonly _socket?: {
+    prependListener(event: 'data', listener: (chunk: Buffer) => void): unknown;
+    off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  } | null;
+}
+
+export interface ThrottleEvents {
+  /** The WebSocket (or POST) of `key` was held back for `ms`. */
+  onHeld?: (key: string, ms: number) => void;
+}
+
+/**
+ * Counts the bytes `ws` receives against `key` and pauses it while the key
+ * is in debt. Returns the function that stops doing so (call it on close).
+ */
+export function throttleWebSocket(
+  ws: ThrottledWebSocket,
+  key: string,
+  budget: InboundByteBudget,
+  timers: Timers = systemTimers,
+  events: ThrottleEvents = {},
+): () => void {
+  const tcp = ws._socket;
+  if (tcp === undefined || tcp === null) return () => undefined;
+  let timer: unknown;
+  let stopped = false;
+  const hold = (ms: number): void => {
+    if (timer !== undefined || stopped) return;
+    events.onHeld?.(key, ms);
+    ws.pause();
+    timer = timers.set(release, ms);
+  };
+  const release = (): void => {
+    timer = undefined;
+    if (stopped) return;
+    // Other connections of the key may have spent meanwhile.
+    const ms = budget.wait(key);
+    if (ms > 0) hold(ms);
+    else ws.resume();
+  };
+  const onData = (chunk: Buffer): void => {
+    const ms = budget.spend(key, chunk.length);
+    if (ms > 0) hold(ms);
+  };
+  tcp.prependListener('data', onData);
+  return () => {
+    stopped = true;
+    if (timer !== undefined) timers.clear(timer);
+    timer = undefined;
+    tcp.off('data', onData);
+  };
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Wraps `next` (engine.io's request handling): a POST to an existing
+ * engine.io session under `prefix` waits while its address is in debt, then
+ * is charged its `Content-Length` (at most `maxBodyBytes`) and, as they
+ * arrive, the body bytes beyond it.
+ */
+export function throttlePollingPosts(
+  next: RequestListener,
+  options: {
+    prefix: string;
+    key: (req: IncomingMessage) => string;
+    budget: InboundByteBudget;
+    maxBodyBytes: number;
+    timers?: Timers;
+    events?: ThrottleEvents;
+  },
+): RequestListener {
+  const { prefix, key: keyOf, budget, maxBodyBytes } = options;
+  const timers = options.timers ?? systemTimers;
+  const events = options.events ?? {};
+  const dispatch = (req: IncomingMessage, res: ServerResponse, key: string): void => {
+    const length = Number(req.headers['content-length']);
+    const prepaid = Number.isFinite(length) && length > 0 ? Math.min(length, maxBodyBytes) : 0;
+    if (prepaid > 0) budget.spend(key, prepaid);
+    let received = 0;
+    next(req, res);
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      const beyond = Math.min(chunk.length, received - prepaid);
+      if (beyond > 0) budget.spend(key, beyond);
+    });
+  };
+  const attempt = (req: IncomingMessage, res: ServerResponse, key: string): void => {
+    if (req.destroyed || res.writableEnded || res.destroyed) return;
+    const ms = budget.wait(key);
+    if (ms <= 0) {
+      dispatch(req, res, key);
+      return;
+    }
+    events.onHeld?.(key, ms);
+    timers.set(() => attempt(req, res, key), ms);
+  };
+  return (req, res) => {
+    if (req.method !== 'POST' || !(req.url ?? '').startsWith(prefix) || isHandshake(req)) {
+      next(req, res);
+      return;
+    }
+    attempt(req, res, keyOf(req));
+  };
+}
+
+/**
+ * Puts {@link throttlePollingPosts} in front of the server's current
+ * `request` listeners (after Socket.IO and the handshake gate attached).
+ */
+export function installPollingThrottle(
+  httpServer: HttpServer,
+  options: Omit<Parameters<typeof throttlePollingPosts>[1], 'prefix'> & { path: string },
+): void {
+  const prefix = options.path.endsWith('/') ? options.path : `${options.path}/`;
+  const listeners = httpServer.listeners('request') as RequestListener[];
+  httpServer.removeAllListeners('request');
+  const next: RequestListener = (req, res) => {
+    for (const listener of listeners) listener.call(httpServer, req, res);
+  };
+  httpServer.on('request', throttlePollingPosts(next, { ...options, prefix }));
+}
