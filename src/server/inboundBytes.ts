@@ -10,12 +10,16 @@
  *   wait in the kernel and, once those buffers are full, in the sender.
  * - Long-polling: a POST of an address in debt is handed to engine.io only
  *   once the debt is paid back (its body waits in the kernel meanwhile); its
- *   `Content-Length` is charged when it is handed over, bytes beyond it as
- *   they arrive.
+ *   `Content-Length` is charged when it is handed over.
  *
  * The budget may go below zero by what was already read (one TCP chunk per
  * WebSocket, one body per POST); the wait pays that back too, so the
- * sustained rate holds.
+ * sustained rate holds. A connection held back waits for the debt it saw when
+ * it was held, and is then read without asking again: a connection that asked
+ * again would find the debt a busier connection of the same address made in
+ * the meantime, and could wait forever (a small POST behind a WebSocket flood).
+ * Many connections of one address in debt thus take turns, and the address
+ * as a whole still gets its rate plus one chunk per connection.
  */
 
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
@@ -159,11 +163,7 @@ export function throttleWebSocket(
   };
   const release = (): void => {
     timer = undefined;
-    if (stopped) return;
-    // Other connections of the key may have spent meanwhile.
-    const ms = budget.wait(key);
-    if (ms > 0) hold(ms);
-    else ws.resume();
+    if (!stopped) ws.resume();
   };
   const onData = (chunk: Buffer): void => {
     const ms = budget.spend(key, chunk.length);
@@ -183,8 +183,8 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 /**
  * Wraps `next` (engine.io's request handling): a POST to an existing
  * engine.io session under `prefix` waits while its address is in debt, then
- * is charged its `Content-Length` (at most `maxBodyBytes`) and, as they
- * arrive, the body bytes beyond it.
+ * is charged its `Content-Length` (at most `maxBodyBytes`; that much when it
+ * has none) and handed on.
  */
 export function throttlePollingPosts(
   next: RequestListener,
@@ -201,33 +201,35 @@ export function throttlePollingPosts(
   const timers = options.timers ?? systemTimers;
   const events = options.events ?? {};
   const dispatch = (req: IncomingMessage, res: ServerResponse, key: string): void => {
+    // Charged before a byte of the body is read. Listening to the body here
+    // would start it flowing before engine.io listens (it does so a tick
+    // later) and lose it; the HTTP parser enforces `Content-Length`, so it is
+    // what the body costs. A body without one (chunked) is charged the most
+    // engine.io accepts.
     const length = Number(req.headers['content-length']);
-    const prepaid = Number.isFinite(length) && length > 0 ? Math.min(length, maxBodyBytes) : 0;
-    if (prepaid > 0) budget.spend(key, prepaid);
-    let received = 0;
+    budget.spend(
+      key,
+      Number.isFinite(length) && length >= 0 ? Math.min(length, maxBodyBytes) : maxBodyBytes,
+    );
     next(req, res);
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      const beyond = Math.min(chunk.length, received - prepaid);
-      if (beyond > 0) budget.spend(key, beyond);
-    });
   };
-  const attempt = (req: IncomingMessage, res: ServerResponse, key: string): void => {
+  const held = (req: IncomingMessage, res: ServerResponse, key: string): void => {
     if (req.destroyed || res.writableEnded || res.destroyed) return;
-    const ms = budget.wait(key);
-    if (ms <= 0) {
-      dispatch(req, res, key);
-      return;
-    }
-    events.onHeld?.(key, ms);
-    timers.set(() => attempt(req, res, key), ms);
+    dispatch(req, res, key);
   };
   return (req, res) => {
     if (req.method !== 'POST' || !(req.url ?? '').startsWith(prefix) || isHandshake(req)) {
       next(req, res);
       return;
     }
-    attempt(req, res, keyOf(req));
+    const key = keyOf(req);
+    const ms = budget.wait(key);
+    if (ms <= 0) {
+      dispatch(req, res, key);
+      return;
+    }
+    events.onHeld?.(key, ms);
+    timers.set(() => held(req, res, key), ms);
   };
 }
 
