@@ -15,7 +15,8 @@
  * The budget may go below zero by what was already read (one TCP chunk per
  * WebSocket, one body per POST); the wait pays that back too, so the
  * sustained rate holds. A connection held back waits for the debt it saw when
- * it was held, and is then read without asking again: a connection that asked
+ * it was held (and what its own packets added since), and is then read
+ * without asking again: a connection that asked
  * again would find the debt a busier connection of the same address made in
  * the meantime, and could wait forever (a small POST behind a WebSocket flood).
  * Many connections of one address in debt thus take turns, and the address
@@ -80,6 +81,11 @@ export class InboundByteBudget {
     return balance.tokens;
   }
 
+  /** The budget's clock, ms. */
+  now(): number {
+    return this.clock();
+  }
+
   /** Addresses remembered (those not back at a full burst). */
   get size(): number {
     return this.balances.size;
@@ -140,9 +146,17 @@ export interface ThrottleEvents {
   onHeld?: (key: string, ms: number) => void;
 }
 
+/** The throttle of one WebSocket; see {@link throttleWebSocket}. */
+export interface WebSocketThrottle {
+  /** Charges `bytes` more to the key (a packet's fixed cost) and pauses the WebSocket if in debt. */
+  charge(bytes: number): void;
+  /** Stops counting and releases the timer (call on close). */
+  stop(): void;
+}
+
 /**
  * Counts the bytes `ws` receives against `key` and pauses it while the key
- * is in debt. Returns the function that stops doing so (call it on close).
+ * is in debt.
  */
 export function throttleWebSocket(
   ws: ThrottledWebSocket,
@@ -150,31 +164,44 @@ export function throttleWebSocket(
   budget: InboundByteBudget,
   timers: Timers = systemTimers,
   events: ThrottleEvents = {},
-): () => void {
+): WebSocketThrottle {
   const tcp = ws._socket;
-  if (tcp === undefined || tcp === null) return () => undefined;
+  if (tcp === undefined || tcp === null)
+    return { charge: (bytes) => void budget.spend(key, bytes), stop: () => undefined };
   let timer: unknown;
   let stopped = false;
+  /** When the debt this connection saw is paid; a charge while held pushes it out. */
+  let until = 0;
   const hold = (ms: number): void => {
-    if (timer !== undefined || stopped) return;
+    if (stopped) return;
+    until = Math.max(until, budget.now() + ms);
+    if (timer !== undefined) return;
     events.onHeld?.(key, ms);
     ws.pause();
     timer = timers.set(release, ms);
   };
   const release = (): void => {
     timer = undefined;
-    if (!stopped) ws.resume();
+    if (stopped) return;
+    // Packets of the last chunk read may have added debt after the pause.
+    const left = until - budget.now();
+    if (left > 0) timer = timers.set(release, Math.ceil(left));
+    else ws.resume();
   };
-  const onData = (chunk: Buffer): void => {
-    const ms = budget.spend(key, chunk.length);
+  const charge = (bytes: number): void => {
+    const ms = budget.spend(key, bytes);
     if (ms > 0) hold(ms);
   };
+  const onData = (chunk: Buffer): void => charge(chunk.length);
   tcp.prependListener('data', onData);
-  return () => {
-    stopped = true;
-    if (timer !== undefined) timers.clear(timer);
-    timer = undefined;
-    tcp.off('data', onData);
+  return {
+    charge,
+    stop() {
+      stopped = true;
+      if (timer !== undefined) timers.clear(timer);
+      timer = undefined;
+      tcp.off('data', onData);
+    },
   };
 }
 

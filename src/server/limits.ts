@@ -126,6 +126,11 @@ export interface SignalingLimits {
   inboundBytesPerAddressRate: number;
   /** Bytes one client address may send in a burst before its rate applies. */
   inboundBytesPerAddressBurst: number;
+  /**
+   * Bytes each engine.io packet costs against that budget on top of its own
+   * size, so floods of tiny packets are held to a packet rate as well.
+   */
+  inboundBytesPerPacket: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
@@ -177,6 +182,7 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   shutdownGraceMs: 3_000,
   inboundBytesPerAddressRate: 4 * 1024 * 1024,
   inboundBytesPerAddressBurst: 16 * 1024 * 1024,
+  inboundBytesPerPacket: 1024,
 });
 
 /** Bounds each limit must lie in; `Infinity` is allowed where the upper bound is `Infinity`. */
@@ -231,6 +237,7 @@ export const LIMIT_BOUNDS: Readonly<
   shutdownGraceMs: [0, 600_000],
   inboundBytesPerAddressRate: [16 * 1024, Infinity],
   inboundBytesPerAddressBurst: [64 * 1024, Infinity],
+  inboundBytesPerPacket: [0, 1024 * 1024],
 });
 
 /** `--help` lines of the protocol limits (config.ts spreads them into its table). */

@@ -28,6 +28,7 @@ import {
   installPollingThrottle,
   throttleWebSocket,
   type ThrottledWebSocket,
+  type WebSocketThrottle,
 } from './inboundBytes.js';
 import { TransportCounter, type HandshakeRefusal, type TransportStats } from './transportStats.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
@@ -382,19 +383,15 @@ export async function createSignalingServer(
     maxBodyBytes: limits.maxHttpBufferSize,
     events: { onHeld },
   });
+  /** The WebSocket throttle of each connection now on a WebSocket. */
+  const wsThrottles = new WeakMap<object, WebSocketThrottle>();
   const throttle = (connection: EngineConnection): void => {
+    const key = addressKey(connection.remoteAddress);
     const ws = connection.transport.socket as ThrottledWebSocket | undefined;
     if (connection.transport.name !== 'websocket' || ws === undefined) return;
-    const stop = throttleWebSocket(
-      ws,
-      addressKey(connection.remoteAddress),
-      inboundBytes,
-      undefined,
-      {
-        onHeld,
-      },
-    );
-    connection.once('close', stop);
+    const throttled = throttleWebSocket(ws, key, inboundBytes, undefined, { onHeld });
+    wsThrottles.set(connection, throttled);
+    connection.once('close', () => throttled.stop());
   };
 
   // Around Socket.IO's own listener, which creates the client (and its decoder).
@@ -407,6 +404,14 @@ export async function createSignalingServer(
     packetGuard.afterClient();
     const connection = raw as EngineConnection;
     engineGuard.watch(connection);
+    // Every packet (either transport) costs a fixed amount on top of its bytes,
+    // so a flood of tiny packets is held to a packet rate too.
+    const packetKey = addressKey(connection.remoteAddress);
+    connection.on('packet', () => {
+      const ws = wsThrottles.get(connection);
+      if (ws !== undefined) ws.charge(limits.inboundBytesPerPacket);
+      else inboundBytes.spend(packetKey, limits.inboundBytesPerPacket);
+    });
     throttle(connection);
     connection.once('upgrade', () => throttle(connection));
   });
