@@ -19,8 +19,7 @@ export class TokenBucket {
     readonly ratePerSecond: number,
     private readonly clock: Clock,
   ) {
-    if (!(capacity >= 1))
-      throw new InvalidArgumentError('capacity', `must be ≥ 1, got ${capacity}`);
+    if (!(capacity >= 1)) throw new InvalidArgumentError('capacity', `must be ≥ 1, got ${capacity}`);
     if (!(ratePerSecond >= 0))
       throw new InvalidArgumentError('ratePerSecond', `must be ≥ 0, got ${ratePerSecond}`);
     this.tokens = capacity;

@@ -112,10 +112,7 @@ export async function startRedisCluster(
 ): Promise<RedisCluster> {
   const safeUrl = redactRedisUrl(options.url);
   if (!/^rediss?:\/\//i.test(options.url))
-    throw new InvalidConfigError(
-      'redis',
-      `the URL must start with redis:// or rediss://, got ${safeUrl}`,
-    );
+    throw new InvalidConfigError('redis', `the URL must start with redis:// or rediss://, got ${safeUrl}`);
   const [redis, streams] = await Promise.all([
     load<RedisModule>('redis', 'createClient'),
     load<StreamsAdapterModule>('@socket.io/redis-streams-adapter', 'createAdapter'),

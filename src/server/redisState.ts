@@ -180,16 +180,10 @@ export class RedisSignalingState implements SignalingState {
     this.nodeTtlMs = options.nodeTtlMs ?? 6_000;
     this.timeoutMs = options.timeoutMs ?? 2_000;
     this.listRefreshMs = options.listRefreshMs ?? 250;
-    if (!(this.heartbeatMs >= 50))
-      throw new InvalidConfigError('heartbeatMs', 'must be at least 50', this.heartbeatMs);
+    if (!(this.heartbeatMs >= 50)) throw new InvalidConfigError('heartbeatMs', 'must be at least 50', this.heartbeatMs);
     if (!(this.nodeTtlMs >= 2 * this.heartbeatMs))
-      throw new InvalidConfigError(
-        'nodeTtlMs',
-        'must be at least twice heartbeatMs',
-        this.nodeTtlMs,
-      );
-    if (!(this.timeoutMs > 0))
-      throw new InvalidConfigError('timeoutMs', 'must be positive', this.timeoutMs);
+      throw new InvalidConfigError('nodeTtlMs', 'must be at least twice heartbeatMs', this.nodeTtlMs);
+    if (!(this.timeoutMs > 0)) throw new InvalidConfigError('timeoutMs', 'must be positive', this.timeoutMs);
     client.on('ready', this.onReady);
   }
 
