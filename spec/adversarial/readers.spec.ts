@@ -14,6 +14,8 @@ import { cleanupBuild } from './serverProcess';
 
 jest.setTimeout(120_000);
 
+afterAll(() => cleanupBuild());
+
 describe('clients that stop reading', () => {
   let arena: Arena | undefined;
   beforeEach(async () => {
@@ -23,7 +25,41 @@ describe('clients that stop reading', () => {
     await closeArena(arena);
     arena = undefined;
   });
-  afterAll(() => cleanupBuild());
+
+  it('bounds what it queues for a WebSocket client that reads slowly, and serves honest users meanwhile', async () => {
+    const result = await runAttack(arena!, nonReaderSink('slow-websocket', 2));
+    // eslint-disable-next-line no-console
+    console.log(summaryLine(result));
+    expect(result.failures).toEqual([]);
+  });
+
+  it('keeps list hosts answers to sockets that do not read within its heap bound', async () => {
+    const result = await runAttack(arena!, listHostsToNonReaders(1_000, 20));
+    // eslint-disable-next-line no-console
+    console.log(summaryLine(result));
+    expect(result.failures).toEqual([]);
+  });
+});
+
+/**
+ * The documented behaviour (docs/admission.md): over `queueDropBytes` pushed
+ * events are dropped; a client still over it `slowReaderTimeoutMs` later is
+ * closed. The default timeout (10 s) is longer than an attack here lasts, so
+ * this server uses a short one.
+ */
+const SLOW_READER_TIMEOUT_MS = 1_000;
+
+describe('clients that stop reading, with a short slow-reader timeout', () => {
+  let arena: Arena | undefined;
+  beforeEach(async () => {
+    arena = await openArena({
+      flags: ['--slow-reader-timeout-ms', String(SLOW_READER_TIMEOUT_MS)],
+    });
+  });
+  afterEach(async () => {
+    await closeArena(arena);
+    arena = undefined;
+  });
 
   it.each(['websocket', 'polling'] as const)(
     'closes a %s client that stops reading once its queue passes the bound',
@@ -39,18 +75,4 @@ describe('clients that stop reading', () => {
       ]).toEqual([]);
     },
   );
-
-  it('bounds what it queues for a WebSocket client that reads slowly, and serves honest users meanwhile', async () => {
-    const result = await runAttack(arena!, nonReaderSink('slow-websocket', 2));
-    // eslint-disable-next-line no-console
-    console.log(summaryLine(result));
-    expect(result.failures).toEqual([]);
-  });
-
-  it('keeps list hosts answers to sockets that do not read within its heap bound', async () => {
-    const result = await runAttack(arena!, listHostsToNonReaders(1_000, 20));
-    // eslint-disable-next-line no-console
-    console.log(summaryLine(result));
-    expect(result.failures).toEqual([]);
-  });
 });

@@ -110,6 +110,9 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof SignalingLimits, string>> = {
   headersTimeoutMs: 'HTTP headers must arrive within, ms',
   requestTimeoutMs: 'a whole HTTP request must arrive within, ms',
   shutdownGraceMs: 'shutdown grace before every connection is cut, ms',
+  inboundBytesPerAddressRate: 'bytes read per second from one client address (WebSocket + polling)',
+  inboundBytesPerAddressBurst: 'bytes read in a burst from one client address',
+  inboundBytesPerPacket: 'bytes each received packet costs on top of its size',
 };
 
 const limitSettings: Setting[] = (Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]).map(

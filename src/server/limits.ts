@@ -118,6 +118,19 @@ export interface SignalingLimits {
   requestTimeoutMs: number;
   /** `close()` waits this long for clients to go, then cuts every connection (WebSocket included), ms. */
   shutdownGraceMs: number;
+  /**
+   * Bytes per second the server reads from one client address (WebSocket
+   * frames and polling bodies together, counted before parsing). Past the
+   * burst, that address's WebSockets stop being read and its POSTs wait.
+   */
+  inboundBytesPerAddressRate: number;
+  /** Bytes one client address may send in a burst before its rate applies. */
+  inboundBytesPerAddressBurst: number;
+  /**
+   * Bytes each engine.io packet costs against that budget on top of its own
+   * size, so floods of tiny packets are held to a packet rate as well.
+   */
+  inboundBytesPerPacket: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
@@ -167,6 +180,9 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   shutdownGraceMs: 3_000,
+  inboundBytesPerAddressRate: 4 * 1024 * 1024,
+  inboundBytesPerAddressBurst: 16 * 1024 * 1024,
+  inboundBytesPerPacket: 1024,
 });
 
 /** Bounds each limit must lie in; `Infinity` is allowed where the upper bound is `Infinity`. */
@@ -219,6 +235,9 @@ export const LIMIT_BOUNDS: Readonly<
   headersTimeoutMs: [500, 600_000],
   requestTimeoutMs: [500, 3_600_000],
   shutdownGraceMs: [0, 600_000],
+  inboundBytesPerAddressRate: [16 * 1024, Infinity],
+  inboundBytesPerAddressBurst: [64 * 1024, Infinity],
+  inboundBytesPerPacket: [0, 1024 * 1024],
 });
 
 /** `--help` lines of the protocol limits (config.ts spreads them into its table). */

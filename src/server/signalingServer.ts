@@ -23,6 +23,13 @@ import { EngineGuard, forceClose, type EngineConnection } from './engineGuard.js
 import { ConnectionTracker } from './lifecycle.js';
 import { MemoryGuard, v8Heap, type HeapProbe } from './memoryGuard.js';
 import { PacketGuard } from './packetGuard.js';
+import {
+  InboundByteBudget,
+  installPollingThrottle,
+  throttleWebSocket,
+  type ThrottledWebSocket,
+  type WebSocketThrottle,
+} from './inboundBytes.js';
 import { TransportCounter, type HandshakeRefusal, type TransportStats } from './transportStats.js';
 import { createAuthenticator, OPEN_POLICY, type AuthOptions } from './auth.js';
 import { Drain, resolveDrain, type DrainOptions, type Readiness } from './drain.js';
@@ -32,7 +39,7 @@ import { TurnIssuer, type TurnOptions } from './turnCredentials.js';
 import { createRequestListener, type Health, type RequestHandler } from './http.js';
 import { resolveLimits, type SignalingLimits } from './limits.js';
 import { createNotifier } from './notifier.js';
-import { Quotas } from './quotas.js';
+import { addressKey, Quotas } from './quotas.js';
 import { systemClock, type Clock } from './rateLimit.js';
 import { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redisCluster.js';
 import { InMemorySignalingState, StateUnavailableError, type SignalingState } from './state.js';
@@ -419,6 +426,34 @@ export async function createSignalingServer(
   });
   installHandshakeGate(httpServer, server.path(), admit);
 
+  // The inbound byte budget per client address (docs/admission.md). It runs
+  // on the system clock: a spec's frozen clock would hold connections forever.
+  const inboundBytes = new InboundByteBudget(
+    limits.inboundBytesPerAddressRate,
+    limits.inboundBytesPerAddressBurst,
+    systemClock,
+  );
+  const onHeld = (): void => {
+    transport.throttled += 1;
+  };
+  installPollingThrottle(httpServer, {
+    path: server.path(),
+    key: (req) => addressKey(clientAddress(req, trustProxy)),
+    budget: inboundBytes,
+    maxBodyBytes: limits.maxHttpBufferSize,
+    events: { onHeld },
+  });
+  /** The WebSocket throttle of each connection now on a WebSocket. */
+  const wsThrottles = new WeakMap<object, WebSocketThrottle>();
+  const throttle = (connection: EngineConnection): void => {
+    const key = addressKey(connection.remoteAddress);
+    const ws = connection.transport.socket as ThrottledWebSocket | undefined;
+    if (connection.transport.name !== 'websocket' || ws === undefined) return;
+    const throttled = throttleWebSocket(ws, key, inboundBytes, undefined, { onHeld });
+    wsThrottles.set(connection, throttled);
+    connection.once('close', () => throttled.stop());
+  };
+
   // Around Socket.IO's own listener, which creates the client (and its decoder).
   server.engine.prependListener('connection', (raw: unknown) => {
     const connection = raw as EngineConnection;
@@ -427,7 +462,18 @@ export async function createSignalingServer(
   });
   server.engine.on('connection', (raw: unknown) => {
     packetGuard.afterClient();
-    engineGuard.watch(raw as EngineConnection);
+    const connection = raw as EngineConnection;
+    engineGuard.watch(connection);
+    // Every packet (either transport) costs a fixed amount on top of its bytes,
+    // so a flood of tiny packets is held to a packet rate too.
+    const packetKey = addressKey(connection.remoteAddress);
+    connection.on('packet', () => {
+      const ws = wsThrottles.get(connection);
+      if (ws !== undefined) ws.charge(limits.inboundBytesPerPacket);
+      else inboundBytes.spend(packetKey, limits.inboundBytesPerPacket);
+    });
+    throttle(connection);
+    connection.once('upgrade', () => throttle(connection));
   });
 
   if (authenticator !== undefined) server.use(authenticator.middleware);

@@ -40,6 +40,8 @@ export interface TransportStats {
   refusedConnections: number;
   /** Namespace connections refused by the memory guard. */
   refusedSockets: number;
+  /** Times a WebSocket was paused or a polling POST held back by the inbound byte budget. */
+  throttled: number;
 }
 
 const zeroed = <K extends string>(keys: readonly K[]): Record<K, number> =>
@@ -53,6 +55,7 @@ export class TransportCounter {
   droppedEvents = 0;
   refusedConnections = 0;
   refusedSockets = 0;
+  throttled = 0;
 
   snapshot(clients: number): TransportStats {
     return {
@@ -63,6 +66,7 @@ export class TransportCounter {
       droppedEvents: this.droppedEvents,
       refusedConnections: this.refusedConnections,
       refusedSockets: this.refusedSockets,
+      throttled: this.throttled,
     };
   }
 }
