@@ -40,6 +40,8 @@ async function pair(kind: 'rxpeer' | 'bare', profileDir?: string): Promise<Pair>
             messageBurstPerAddress: 1e9,
             inboundRatePerAddress: 1e9,
             inboundBurstPerAddress: 1e9,
+            inboundBytesPerAddressRate: 1e12,
+            inboundBytesPerAddressBurst: 1e12,
           },
         }
       : { kind },

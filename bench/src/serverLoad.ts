@@ -40,6 +40,8 @@ const ONE_ADDRESS_LOAD = {
   inboundBurstPerAddress: 1e12,
   maxClientsPerAddress: 1e12,
   maxConnectionsPerAddress: 1e12,
+  inboundBytesPerAddressRate: 1e12,
+  inboundBytesPerAddressBurst: 1e12,
 };
 
 export interface LoadOptions {

@@ -4,14 +4,8 @@
  * and the real engine: relay-only rxpeer peers connect through the relay
  * with server-issued credentials; coturn refuses expired and forged ones.
  */
-import type { Subscription } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
 import { PeerClient } from '../../src/client/PeerClient';
-import {
-  serverIceServers$,
-  withServerIceServers,
-  type ServerIceServers,
-} from '../../src/client/iceServers';
 import { createSignalingServer, type SignalingServer } from '../../src/server';
 import { mintTurnCredential } from '../../src/server/turnCredentials';
 import { next } from '../helpers/clientHarness';
@@ -50,7 +44,6 @@ describe('TURN credentials from the signaling server, with coturn (use-auth-secr
   let server: SignalingServer;
   const clients: PeerClient[] = [];
   const sockets: Socket[] = [];
-  const subscriptions: Subscription[] = [];
 
   beforeAll(async () => {
     turn = await startTurn({ authSecret: SECRET });
@@ -68,27 +61,19 @@ describe('TURN credentials from the signaling server, with coturn (use-auth-secr
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
-    for (const s of subscriptions.splice(0)) s.unsubscribe();
     for (const s of sockets.splice(0)) s.disconnect();
     await server.close();
     expect(openPeerConnections()).toEqual([]);
   });
 
-  /** A relay-only PeerClient wired as PeerClient would be: the server's ICE servers merged into each pc. */
+  /** A relay-only PeerClient: it has no ICE server of its own, only what the server hands out. */
   const relayOnly = (): { client: PeerClient; pcs: RTCPeerConnection[] } => {
-    let latest: ServerIceServers | undefined;
     const pcs: RTCPeerConnection[] = [];
     const client = new PeerClient(
       { url: server.url, pcConfig: { iceTransportPolicy: 'relay' } },
       {
-        createSocket: (url, options) => {
-          const socket = io(url, options);
-          sockets.push(socket);
-          subscriptions.push(serverIceServers$(socket).subscribe((grant) => (latest = grant)));
-          return socket;
-        },
         createPeerConnection: (config) => {
-          const pc = createPeerConnection(withServerIceServers(config, latest, Date.now()));
+          const pc = createPeerConnection(config);
           pcs.push(pc);
           return pc;
         },

@@ -51,6 +51,7 @@ import {
 import { connected$, disconnect$, request$, socketEvent$, type SignalingSocket } from '../streams/signaling.js';
 import { ChannelHub, type BinaryType, type Channel, type ChannelOptions } from './channel.js';
 import { Session, type SessionRole } from './session.js';
+import { serverIceServers$, withServerIceServers, type ServerIceServers } from './iceServers.js';
 import { iceRestartPolicy, type IceRestartPolicy, type PeerPhaseChange } from './link.js';
 import type {
   ClientEvent,
@@ -90,6 +91,8 @@ function checkDuration(value: number, field: string, positive = false): number {
 interface Link {
   readonly socket: SignalingSocket;
   readonly watch: Subscription;
+  /** The server's latest ICE servers for this socket (renewed before they expire). */
+  readonly iceServers: BehaviorSubject<ServerIceServers | undefined>;
 }
 
 function defaultCreatePeerConnection(config: RTCConfiguration): RTCPeerConnection {
@@ -616,7 +619,14 @@ export class PeerClient {
           this.events$.next({ type: 'reconnected', id: socket.id ?? '' });
         }),
     );
-    this.link = { socket, watch };
+    const iceServers = new BehaviorSubject<ServerIceServers | undefined>(undefined);
+    if (this.config.serverIceServers !== false) {
+      watch.add(
+        serverIceServers$(socket, { scheduler: this.scheduler }).subscribe((grant) => iceServers.next(grant)),
+      );
+    }
+    watch.add(() => iceServers.complete());
+    this.link = { socket, watch, iceServers };
     return this.link;
   }
 
@@ -643,7 +653,11 @@ export class PeerClient {
     const session = new Session({
       socket,
       role,
-      createPeerConnection: this.createPeerConnection,
+      // Each connection gets the server's ICE servers that are valid when it is made.
+      createPeerConnection: (config) =>
+        this.createPeerConnection(
+          withServerIceServers(config, this.link?.iceServers.value, this.scheduler.now()),
+        ),
       pcConfig: this.config.pcConfig ?? {},
       vanillaIceTimeout: this.vanillaIceTimeout,
       p2pTimeout: this.p2pTimeout,

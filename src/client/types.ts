@@ -45,6 +45,13 @@ export interface PeerClientConfig {
    */
   pairTimeout?: number;
   /**
+   * Use the ICE servers (TURN credentials) the signaling server hands out, if
+   * it does (rxpeer-signaling with `--turn-secret`): they are appended to
+   * `pcConfig.iceServers` of every peer connection made while they are
+   * valid, and renewed before they expire. Default true; false ignores them.
+   */
+  serverIceServers?: boolean;
+  /**
    * An rxpeer pair whose ICE stays `disconnected` (or whose heartbeat stays
    * silent) this long is restarted on the same connection (ms). Default 2000.
    */
