@@ -192,6 +192,7 @@ describe('admission by token', () => {
       expect(await emit(joiner, 'message', { type: 'join', to: host.id })).toEqual({
         status: 403,
         message: 'Your token does not grant you to join "room-b".',
+        reason: 'forbidden',
       });
       await harness.barrier(joiner, host);
       expect(harness.of(host).messages).toEqual([]);
@@ -215,6 +216,22 @@ describe('admission by token', () => {
       expect(started).not.toHaveBeenCalled();
     });
 
+    it('a PeerClient refused a join fails its start at once with a ForbiddenError (FORBIDDEN), not at the start timeout', async () => {
+      const host = rxpeer({ token: await token({ rxpeer: { host: ['room-b'] } }) });
+      await host.startHost('room-b');
+      const client = rxpeer({ token: await token({ rxpeer: { join: ['room-a'] } }) });
+      const failed: unknown[] = [];
+      client.startFailed$.subscribe((e) => failed.push(e));
+      const t0 = Date.now();
+      const error: unknown = await client.startClient(host.clientId!).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ForbiddenError);
+      expect((error as ForbiddenError).code).toBe('FORBIDDEN');
+      expect(failed).toEqual([error]);
+      // Far from the 15 s start timeout: the server's acknowledgement decided it.
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(client.isRunning).toBe(false);
+    });
+
     it('a token that expires while connected: the socket stays, but the next create host and join are refused', async () => {
       const soon = await token({}, NOW / 1000 + 60);
       const host = await harness.connect({ auth: { token: await token({}) } });
@@ -232,6 +249,7 @@ describe('admission by token', () => {
       expect(await emit(other, 'message', { type: 'join', to: host.id })).toEqual({
         status: 403,
         message: 'Your token has expired; cannot join this host.',
+        reason: 'forbidden',
       });
       expect(socket.connected && other.connected).toBe(true);
     });

@@ -118,6 +118,7 @@ describe('rate limits and size caps', () => {
     ).toEqual({
       status: 413,
       message: expect.stringContaining('65536'),
+      reason: 'sdp-too-large',
     });
     member.emit('message', { type: 'offer', sdp: fakeSdp(100 * 1024), to: host.id });
     member.emit('message', { type: 'offer', sdp: fakeSdp(64 * 1024), to: host.id });

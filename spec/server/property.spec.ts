@@ -137,7 +137,12 @@ describe('random payloads (property-based)', () => {
             else sender.emit('message', ...args);
           }
           for (const ack of await Promise.all(acks)) {
-            expect(ack).toEqual({ status: expect.any(Number), message: expect.any(String) });
+            const { status } = ack as { status: unknown };
+            expect(ack).toEqual({
+              status: expect.any(Number),
+              message: expect.any(String),
+              ...(status === 200 ? {} : { reason: expect.any(String) }),
+            });
             expect(isStatus((ack as { status: unknown }).status)).toBe(true);
           }
           await h.barrier(sender, host, peer, stranger);

@@ -44,6 +44,7 @@ import {
   CandidateBufferFullError,
   HookError,
   HostLeftError,
+  ServerRejectedError,
   IdentityClaimError,
   HostNameAlreadyExistsError,
   serverRejection,
@@ -252,6 +253,8 @@ export class Session {
   private readonly received$: Observable<ParseResult>;
   /** Ids from `user disconnected`, or the error of a malformed notice. */
   private readonly departed$: Observable<string | InvalidMessageError>;
+  /** The server's refusal of this client's `join` (its acknowledgement), which fails the start at once. */
+  private readonly joinRefused$ = new Subject<RxpeerError>();
 
   constructor(private readonly ctx: SessionContext) {
     this.log = ctx.logger.child(ctx.role.role);
@@ -1449,7 +1452,11 @@ export class Session {
       take(1),
       concatMap(() => throwError(() => new HostLeftError(hostId))),
     );
-    const started$ = race(startedCondition(doneFromHost$, iceWithHost$), hostLeft$);
+    const refused$ = this.joinRefused$.pipe(
+      take(1),
+      concatMap((error) => throwError(() => error)),
+    );
+    const started$ = race(startedCondition(doneFromHost$, iceWithHost$), hostLeft$, refused$);
     // A p2pTimeout of 0 leaves the start timeout to the caller (the Unity bridge: C# owns it).
     return (this.ctx.p2pTimeout > 0 ? started$.pipe(startTimeout(this.ctx.p2pTimeout, hostId, this.ctx.scheduler)) : started$).pipe(
       tap(() => {
@@ -1506,7 +1513,22 @@ export class Session {
 
   /** The host's `join`, sent by a client once its session runs. */
   join(): void {
-    if (this.ctx.role.role === 'client') this.send({ type: 'join', to: this.ctx.role.hostId, caps: this.caps });
+    if (this.ctx.role.role !== 'client') return;
+    const routed = this.outgoing({ type: 'join', to: this.ctx.role.hostId, caps: this.caps });
+    if (routed === undefined) return;
+    // Always with an acknowledgement: rxpeer's server says why it did not admit the join;
+    // the reference server answers nothing. Refusals that waiting cannot change (the
+    // token grants no such room, the group is full) fail the start at once; the others
+    // (no such host yet, a rate limit) are left to the start timeout, as before.
+    if (this.messageAcks === 'untested') this.messageAcks = 'testing';
+    this.ctx.socket.emit('message', routed, (response: unknown) => {
+      this.messageAcks = 'yes';
+      const { status, message, reason } = (response ?? {}) as { status?: unknown; message?: unknown; reason?: unknown };
+      if (typeof status !== 'number' || status === 200) return;
+      const text = typeof message === 'string' ? message : '';
+      if (reason === 'forbidden') this.joinRefused$.next(serverRejection('join', status, text));
+      else if (reason === 'group-full') this.joinRefused$.next(new ServerRejectedError('join', status, text));
+    });
   }
 
   /**
@@ -1525,6 +1547,7 @@ export class Session {
         finalize(() => {
           this.internal$.complete();
           this.peerGone$.complete();
+          this.joinRefused$.complete();
           this.publishPeers();
         }),
       ),

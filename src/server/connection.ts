@@ -59,6 +59,8 @@ export const ServerStatus = {
 export interface MessageAck {
   status: number;
   message: string;
+  /** Why it was not relayed (a {@link MessageDropReason}); absent when relayed. */
+  reason?: MessageDropReason;
 }
 
 /** What every connection of one server shares. */
@@ -232,7 +234,7 @@ class Connection implements LocalPeer {
     const { status, level, strike } = DROPS[reason];
     this.log[level]({ reason, detail, ...fields }, 'message dropped');
     if (strike) this.strike(reason);
-    ack?.({ status, message: detail });
+    ack?.({ status, message: detail, reason });
   }
 
   private reject(reason: RequestRejection): void {

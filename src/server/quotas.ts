@@ -5,7 +5,7 @@
  * keeps its own (the group-size cap alone is enforced in the shared state).
  */
 
-import type { Clock } from './rateLimit.js';
+import { TokenBucket, type Clock } from './rateLimit.js';
 import type { SignalingLimits } from './limits.js';
 
 /**
@@ -30,47 +30,10 @@ export function addressKey(address: string | undefined): string {
     .join(':')}::/64`;
 }
 
-/** A token bucket that spends any amount at once (bytes, for example). */
-export class Budget {
-  private tokens: number;
-  private last: number;
 
-  constructor(
-    readonly capacity: number,
-    readonly ratePerSecond: number,
-    private readonly clock: Clock,
-  ) {
-    this.tokens = capacity;
-    this.last = clock();
-  }
-
-  /** Spends `amount` when that much is there; `false` (and nothing spent) otherwise. */
-  take(amount = 1): boolean {
-    this.refill();
-    if (this.tokens < amount) return false;
-    this.tokens -= amount;
-    return true;
-  }
-
-  /** Back at capacity: nothing to remember. */
-  full(): boolean {
-    this.refill();
-    return this.tokens >= this.capacity;
-  }
-
-  private refill(): void {
-    const now = this.clock();
-    const elapsed = now - this.last;
-    this.last = now;
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.capacity, this.tokens + (elapsed / 1000) * this.ratePerSecond);
-    }
-  }
-}
-
-/** One {@link Budget} per key, made on first use; full ones are forgotten now and then. */
+/** One {@link TokenBucket} per key, made on first use; full ones are forgotten now and then. */
 export class KeyedBudgets {
-  private readonly budgets = new Map<string, Budget>();
+  private readonly budgets = new Map<string, TokenBucket>();
   private sweepAt = 1024;
 
   constructor(
@@ -83,7 +46,7 @@ export class KeyedBudgets {
     let budget = this.budgets.get(key);
     if (budget === undefined) {
       if (this.budgets.size >= this.sweepAt) this.sweep();
-      budget = new Budget(this.capacity, this.ratePerSecond, this.clock);
+      budget = new TokenBucket(this.capacity, this.ratePerSecond, this.clock);
       this.budgets.set(key, budget);
     }
     return budget.take(amount);
@@ -105,14 +68,14 @@ export class KeyedBudgets {
 }
 
 /**
- * One {@link Budget} per recipient and sender address. Unlike a
+ * One {@link TokenBucket} per recipient and sender address. Unlike a
  * {@link KeyedBudgets} keyed by both, everything kept for a recipient goes
  * when it leaves ({@link forget}); what is left of recipients this node never
  * hears leave (sockets of other nodes, a message racing a disconnect) is
  * dropped by the same sweep of full budgets.
  */
 export class InboundBudgets {
-  private readonly byRecipient = new Map<string, Map<string, Budget>>();
+  private readonly byRecipient = new Map<string, Map<string, TokenBucket>>();
   private count = 0;
   private sweepAt = 1024;
 
@@ -134,7 +97,7 @@ export class InboundBudgets {
         senders = new Map();
         this.byRecipient.set(recipient, senders);
       }
-      budget = new Budget(this.capacity, this.ratePerSecond, this.clock);
+      budget = new TokenBucket(this.capacity, this.ratePerSecond, this.clock);
       senders.set(address, budget);
       this.count += 1;
     }

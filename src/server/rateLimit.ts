@@ -26,12 +26,18 @@ export class TokenBucket {
     this.last = clock();
   }
 
-  /** Spends one token; `false` when the bucket is empty. */
-  take(): boolean {
+  /** Spends `amount` tokens (one by default: a message; or bytes) when that many are there; `false`, and nothing spent, otherwise. */
+  take(amount = 1): boolean {
     this.refill();
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < amount) return false;
+    this.tokens -= amount;
     return true;
+  }
+
+  /** Back at capacity: nothing to remember about its owner. */
+  full(): boolean {
+    this.refill();
+    return this.tokens >= this.capacity;
   }
 
   /** Tokens available now (for specs and stats). */
