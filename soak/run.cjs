@@ -30,6 +30,7 @@ try {
     cwd: root,
     env: { ...process.env, NODE_PATH: join(root, 'node_modules'), RXPEER_ROOT: root },
   });
+  if (result.signal) process.stderr.write(`rxpeer soak: the soak process died of ${result.signal}\n`);
   process.exitCode = result.status ?? 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -8,11 +8,21 @@ import { join } from 'node:path';
 
 jest.setTimeout(120_000);
 
-it('returns to the baseline after 50 join/leave cycles', () => {
-  const run = spawnSync(process.execPath, [join(__dirname, '../../soak/run.cjs'), '--cycles', '50', '--json'], {
+const soak = () =>
+  spawnSync(process.execPath, [join(__dirname, '../../soak/run.cjs'), '--cycles', '50', '--json'], {
     encoding: 'utf8',
-    timeout: 110_000,
+    timeout: 55_000,
   });
+
+it('returns to the baseline after 50 join/leave cycles', () => {
+  let run = soak();
+  // The native engine (@roamhq/wrtc) can die of a signal on a loaded machine, in its own
+  // threads; that is reported and the soak runs once more. Any other failure counts.
+  if (/died of SIG/.test(run.stderr)) {
+    // eslint-disable-next-line no-console
+    console.warn(`soak: first run: ${run.stderr.trim()}; running it again`);
+    run = soak();
+  }
   const line = run.stdout.trim().split('\n').pop() ?? '';
   let result: { ok: boolean; checks: Record<string, { value: unknown; ok: boolean }> };
   try {
