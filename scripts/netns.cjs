@@ -16,6 +16,7 @@
 // that running on the machine's own interfaces is acceptable.
 'use strict';
 const { spawnSync } = require('node:child_process');
+const { constants } = require('node:os');
 
 const [command, ...args] = process.argv.slice(2);
 if (command === undefined) {
@@ -29,7 +30,7 @@ const run = (cmd, argv) => {
     process.stderr.write(`rxpeer: could not run ${cmd}: ${result.error.message}\n`);
     return 1;
   }
-  return result.status ?? (result.signal ? 128 + 1 : 1);
+  return result.status ?? 128 + (constants.signals[result.signal] ?? 1);
 };
 
 if (process.env.RXPEER_NETNS === '1') process.exit(run(command, args));
@@ -45,15 +46,17 @@ const inner = [
   command,
   ...args,
 ];
-const probe = spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore' });
-if (probe.status === 0) process.exit(run('unshare', ['-n', 'sh', ...inner]));
+for (const flags of ['-n', '-rn']) {
+  const probe = spawnSync('unshare', [flags, 'true'], { stdio: 'ignore' });
+  if (probe.status === 0) process.exit(run('unshare', [flags, 'sh', ...inner]));
+}
 
 if (process.env.RXPEER_ALLOW_HOST_NETWORK === '1') {
   process.stderr.write('rxpeer: no network namespace available; running on the host network.\n');
   process.exit(run(command, args));
 }
 process.stderr.write(
-  'rxpeer: the tests run in a network namespace with only loopback, which needs root\n' +
+  'rxpeer: the tests run in a network namespace of their own, which needs root\n' +
     '  (or user namespaces) and `unshare`. Run as root, or set RXPEER_ALLOW_HOST_NETWORK=1\n' +
     '  to run on this machine\'s own interfaces.\n',
 );
