@@ -104,10 +104,15 @@ process.on('message', (request: ChildRequest) => {
 });
 // The IPC channel keeps the process alive; the parent ends it with SIGTERM.
 let finished = false;
+// Once a SIGTERM came, the CLI shuts down (it listens with `once`); this listener keeps
+// any further SIGTERM from killing the process mid-shutdown by the default action, so
+// the spec sees the CLI's own exit code.
+let terminating = false;
+process.on('SIGTERM', () => {
+  terminating = true;
+});
 process.on('disconnect', () => {
-  // Only while the CLI still waits for its signal: once a shutdown has begun (its
-  // handler is gone), a second SIGTERM would kill the process mid-close.
-  if (!finished && process.listenerCount('SIGTERM') > 0) process.kill(process.pid, 'SIGTERM');
+  if (!finished && !terminating) process.kill(process.pid, 'SIGTERM');
 });
 
 let announced = false;
