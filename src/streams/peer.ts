@@ -60,7 +60,12 @@ export function localCandidate$(pc: PeerConnection): Observable<RTCIceCandidate 
 /** Creates an offer (an ICE restart with `iceRestart`) and sets it as the local description. */
 export const createAndSetOffer$ = (pc: PeerConnection, options?: RTCOfferOptions): Observable<void> =>
   defer(async () => {
+    // Never hand the engine a connection that was closed meanwhile (an ICE restart can be
+    // due just as its peer leaves): libwebrtc is not asked to offer on a closed connection.
+    if (pc.signalingState === 'closed') throw new Error('the peer connection is closed');
     const offer = await (options === undefined ? pc.createOffer() : pc.createOffer(options));
+    // It may have been closed while the offer was made (the check above narrowed the type).
+    if ((pc.signalingState as RTCSignalingState) === 'closed') throw new Error('the peer connection is closed');
     await pc.setLocalDescription(offer);
   });
 
